@@ -40,7 +40,8 @@ Process parse_process(const ConfigNode& node) {
   if (auto cwd = node.find("cwd")) {
     process.cwd = cwd->as_string();
     if (process.cwd.empty() || process.cwd[0] != '/')
-      cwd->fail(fmt::format("must be an absolute path inside the container, got '{}'", process.cwd));
+      cwd->fail(
+          fmt::format("must be an absolute path inside the container, got '{}'", process.cwd));
   }
   if (auto user = node.find("user")) process.user = parse_user(*user);
   process.terminal = node.bool_or("terminal", false);
@@ -85,19 +86,22 @@ Config parse_config(std::string_view yaml_text, const std::string& file_label,
   ConfigNode name = doc.require("name");
   config.name = name.as_string();
   if (!is_valid_name(config.name))
-    name.fail(fmt::format("'{}' is not a valid name (letters, digits, '_', '.', '-'; at most 64; "
-                          "starts with a letter or digit)",
-                          config.name));
+    name.fail(
+        fmt::format("'{}' is not a valid name (letters, digits, '_', '.', '-'; at most 64; "
+                    "starts with a letter or digit)",
+                    config.name));
   config.hostname = doc.string_or("hostname", "");
   if (config.hostname.size() > 64) doc.require("hostname").fail("longer than 64 characters");
 
   if (auto backend = doc.find("backend")) {
     config.backend = backend->as_string();
     if (config.backend != "namespaces" && config.backend != "vm")
-      backend->fail(fmt::format("unknown backend '{}' (expected namespaces or vm)", config.backend));
+      backend->fail(
+          fmt::format("unknown backend '{}' (expected namespaces or vm)", config.backend));
   }
   if (auto paths = doc.find("plugin_path")) {
-    for (const auto& p : paths->items()) config.plugin_path.push_back(config.resolve(p.as_string()));
+    for (const auto& p : paths->items())
+      config.plugin_path.push_back(config.resolve(p.as_string()));
   }
   config.process = parse_process(doc.require("process"));
 
@@ -117,7 +121,8 @@ Config parse_config(std::string_view yaml_text, const std::string& file_label,
     if (with && !with->is_null()) with->expect_map();
     ConfigNode with_node =
         with ? *with : ConfigNode(YAML::Node(YAML::NodeType::Map), file, entry.path() + ".with");
-    config.stages.push_back({plugin_name, with_node});
+    config.stages.push_back(
+        {plugin_name, fmt::format("{}: {}", plugin.location(), plugin.path()), with_node});
   }
   return config;
 }
@@ -126,7 +131,8 @@ Config load_config(const std::filesystem::path& file) {
   std::ifstream in(file);
   if (!in) {
     int code = errno;
-    throw ConfigError(fmt::format("config file '{}': {}", file.string(), std::strerror(code)), code);
+    throw ConfigError(fmt::format("config file '{}': {}", file.string(), std::strerror(code)),
+                      code);
   }
   std::stringstream text;
   text << in.rdbuf();

@@ -11,11 +11,16 @@ namespace {
 
 const char* kind_of(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Null: return "nothing (null)";
-    default: return "nothing";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Null:
+      return "nothing (null)";
+    default:
+      return "nothing";
   }
 }
 
@@ -89,8 +94,10 @@ void ConfigNode::expect_keys(const std::vector<std::string>& allowed) const {
     }
     std::string message = fmt::format("unknown key '{}'", name);
     if (!closest.empty()) message += fmt::format(" (did you mean '{}'?)", closest);
-    if (keys.empty()) message += "; this block takes no keys";
-    else message += fmt::format("; expected one of: {}", join_keys(keys));
+    if (keys.empty())
+      message += "; this block takes no keys";
+    else
+      message += fmt::format("; expected one of: {}", join_keys(keys));
     at.fail(message);
   }
 }
@@ -117,7 +124,8 @@ std::vector<std::pair<std::string, ConfigNode>> ConfigNode::entries() const {
   if (node_.IsNull()) return out;
   expect_map();
   for (const auto& kv : node_) {
-    if (!kv.first.IsScalar()) ConfigNode(kv.first, file_, path_).fail("map keys must be plain strings");
+    if (!kv.first.IsScalar())
+      ConfigNode(kv.first, file_, path_).fail("map keys must be plain strings");
     std::string name = kv.first.Scalar();
     std::string key_path = path_.empty() ? name : path_ + "." + name;
     for (const auto& [k, v] : out)
@@ -157,8 +165,7 @@ int64_t ConfigNode::as_int(int64_t min, int64_t max) const {
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc() || ptr != s.data() + s.size())
     fail(fmt::format("expected an integer, got '{}'", s));
-  if (value < min || value > max)
-    fail(fmt::format("{} is out of range [{}, {}]", value, min, max));
+  if (value < min || value > max) fail(fmt::format("{} is out of range [{}, {}]", value, min, max));
   return value;
 }
 

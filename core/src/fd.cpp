@@ -55,7 +55,9 @@ void write_all(int fd, std::string_view content, const char* name) {
 
 }  // namespace
 
-std::string read_file(const std::string& path) { return read_file_at(AT_FDCWD, path.c_str()); }
+std::string read_file(const std::string& path) {
+  return read_file_at(AT_FDCWD, path.c_str());
+}
 
 void write_file(const std::string& path, std::string_view content) {
   write_file_at(AT_FDCWD, path.c_str(), content);

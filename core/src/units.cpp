@@ -13,8 +13,8 @@ namespace {
 std::optional<std::pair<double, std::string_view>> leading_number(std::string_view text) {
   size_t end = 0;
   bool dot = false;
-  while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) ||
-                               (text[end] == '.' && !dot))) {
+  while (end < text.size() &&
+         (std::isdigit(static_cast<unsigned char>(text[end])) || (text[end] == '.' && !dot))) {
     dot = dot || text[end] == '.';
     ++end;
   }
@@ -36,7 +36,8 @@ std::optional<uint64_t> parse_size(std::string_view text) {
     suffix = {};
   } else if (!suffix.empty()) {
     constexpr std::string_view kUnits = "KMGTP";
-    size_t power = kUnits.find(static_cast<char>(std::toupper(static_cast<unsigned char>(suffix[0]))));
+    size_t power =
+        kUnits.find(static_cast<char>(std::toupper(static_cast<unsigned char>(suffix[0]))));
     if (power == std::string_view::npos) return std::nullopt;
     std::string_view rest = suffix.substr(1);
     if (!(rest.empty() || rest == "B" || rest == "i" || rest == "iB")) return std::nullopt;
@@ -52,13 +53,20 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   if (!number) return std::nullopt;
   auto [value, unit] = *number;
   double ns_per_unit;
-  if (unit.empty() || unit == "s") ns_per_unit = 1e9;
-  else if (unit == "ms") ns_per_unit = 1e6;
-  else if (unit == "us") ns_per_unit = 1e3;
-  else if (unit == "ns") ns_per_unit = 1;
-  else if (unit == "m") ns_per_unit = 60e9;
-  else if (unit == "h") ns_per_unit = 3600e9;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    ns_per_unit = 1e9;
+  else if (unit == "ms")
+    ns_per_unit = 1e6;
+  else if (unit == "us")
+    ns_per_unit = 1e3;
+  else if (unit == "ns")
+    ns_per_unit = 1;
+  else if (unit == "m")
+    ns_per_unit = 60e9;
+  else if (unit == "h")
+    ns_per_unit = 3600e9;
+  else
+    return std::nullopt;
   double ns = std::round(value * ns_per_unit);
   if (ns >= 0x1p63) return std::nullopt;
   return std::chrono::nanoseconds(static_cast<int64_t>(ns));

@@ -119,7 +119,9 @@ Background::~Background() {
   }
 }
 
-void Background::signal(int sig) const { ::kill(pid_, sig); }
+void Background::signal(int sig) const {
+  ::kill(pid_, sig);
+}
 
 Result Background::wait(std::chrono::seconds timeout) {
   Result result;
@@ -139,11 +141,21 @@ bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds tim
   return cond();
 }
 
-std::string modrt_binary() { return MODRT_TEST_BINARY; }
-std::string plugin_dir() { return MODRT_TEST_PLUGIN_DIR; }
-std::string test_plugin_dir() { return MODRT_TEST_FAULT_PLUGIN_DIR; }
-std::string busybox_rootfs() { return MODRT_TEST_ROOTFS; }
-std::string source_dir() { return MODRT_TEST_SOURCE_DIR; }
+std::string modrt_binary() {
+  return MODRT_TEST_BINARY;
+}
+std::string plugin_dir() {
+  return MODRT_TEST_PLUGIN_DIR;
+}
+std::string test_plugin_dir() {
+  return MODRT_TEST_FAULT_PLUGIN_DIR;
+}
+std::string busybox_rootfs() {
+  return MODRT_TEST_ROOTFS;
+}
+std::string source_dir() {
+  return MODRT_TEST_SOURCE_DIR;
+}
 
 std::string unique_name(const std::string& stem) {
   // Short: names end up in interface names (15 bytes) and cgroup paths.
@@ -273,7 +285,9 @@ std::vector<std::string> diff(const HostSnapshot& before, const HostSnapshot& af
   return out;
 }
 
-void HostLeakTest::SetUp() { before_ = HostSnapshot::take(); }
+void HostLeakTest::SetUp() {
+  before_ = HostSnapshot::take();
+}
 
 void HostLeakTest::TearDown() {
   for (const auto& problem : diff(before_, HostSnapshot::take())) ADD_FAILURE() << problem;

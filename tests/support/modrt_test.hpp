@@ -22,8 +22,8 @@ struct Result {
 };
 
 // Runs argv to completion (SIGKILL after timeout) with `input` on stdin, capturing stdout/stderr.
-Result run(const std::vector<std::string>& argv, std::chrono::seconds timeout = std::chrono::seconds(60),
-           const std::string& input = "");
+Result run(const std::vector<std::string>& argv,
+           std::chrono::seconds timeout = std::chrono::seconds(60), const std::string& input = "");
 
 // A process started in the background, stdout/stderr to files; the destructor kills it (by PID).
 class Background {
@@ -78,7 +78,8 @@ class Modrt {
   Modrt();
   ~Modrt();
   Result run(const std::vector<std::string>& args,
-             std::chrono::seconds timeout = std::chrono::seconds(60), const std::string& input = "") const;
+             std::chrono::seconds timeout = std::chrono::seconds(60),
+             const std::string& input = "") const;
   std::vector<std::string> argv(const std::vector<std::string>& args) const;
   const std::filesystem::path& state_root() const { return root_; }
 
@@ -89,10 +90,10 @@ class Modrt {
 // What the host looks like from this test's point of view: mounts, cgroup dirs under the cgroups
 // this process runs in, network links of the current netns, and nftables tables.
 struct HostSnapshot {
-  std::multiset<std::string> mounts;   // "mountpoint fstype source" per line of mountinfo
-  std::set<std::string> cgroups;       // directories below our own cgroup, every hierarchy
-  std::set<std::string> links;         // interface names
-  std::set<std::string> nft_tables;    // "family name"
+  std::multiset<std::string> mounts;  // "mountpoint fstype source" per line of mountinfo
+  std::set<std::string> cgroups;      // directories below our own cgroup, every hierarchy
+  std::set<std::string> links;        // interface names
+  std::set<std::string> nft_tables;   // "family name"
   static HostSnapshot take();
 };
 

@@ -53,7 +53,7 @@ class ConfigNode {
   bool as_bool() const;
   int64_t as_int(int64_t min = INT64_MIN, int64_t max = INT64_MAX) const;
   uint64_t as_uint(uint64_t max = UINT64_MAX) const;
-  uint64_t as_size() const;  // "64M", "1.5G", "4096": bytes
+  uint64_t as_size() const;                      // "64M", "1.5G", "4096": bytes
   std::chrono::nanoseconds as_duration() const;  // "250ms", "2s", "1m"
   std::vector<std::string> as_string_list() const;
 
@@ -84,14 +84,15 @@ struct Process {
 
 struct StageConfig {
   std::string plugin;
-  ConfigNode with;  // a map; an absent `with:` reads as an empty map
+  std::string location;  // "file:line:col: stages[i].plugin", for errors about the plugin itself
+  ConfigNode with;       // a map; an absent `with:` reads as an empty map
 };
 
 struct Config {
   std::filesystem::path file;  // as given on the command line
   std::filesystem::path dir;   // folder of the config file: relative paths resolve against it
   std::string name;
-  std::string hostname;        // empty: leave the stage defaults
+  std::string hostname;  // empty: leave the stage defaults
   std::string backend = "namespaces";
   Process process;
   std::vector<std::string> plugin_path;

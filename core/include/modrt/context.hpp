@@ -40,9 +40,9 @@ struct ContainerFile {
   unsigned mode = 0644;
 };
 
-// What a stage acquired, in the order it acquired it, as (kind, value) pairs. It is persisted in the
-// run's state.json after every phase, so `modrt delete` / `modrt gc` can hand it back to the same
-// stage's rollback after a crash. A rollback should work from the ledger alone.
+// What a stage acquired, in the order it acquired it, as (kind, value) pairs. It is persisted in
+// the run's state.json after every phase, so `modrt delete` / `modrt gc` can hand it back to the
+// same stage's rollback after a crash. A rollback should work from the ledger alone.
 class Ledger {
  public:
   struct Entry {
@@ -67,17 +67,17 @@ class Ledger {
 
 // How the workload ended, filled by the supervisor; stages may refine it in on_exit.
 struct ExitStatus {
-  bool exited = false;      // normal exit (code valid)
-  int code = 0;             // exit code, or the signal number when !exited
+  bool exited = false;  // normal exit (code valid)
+  int code = 0;         // exit code, or the signal number when !exited
   int exit_code() const { return exited ? code : 128 + code; }
-  std::string reason;       // set by a stage that knows more, e.g. "killed by the OOM killer"
-  int override_code = -1;   // >= 0: modrt exits with this instead (137 on OOM)
+  std::string reason;      // set by a stage that knows more, e.g. "killed by the OOM killer"
+  int override_code = -1;  // >= 0: modrt exits with this instead (137 on OOM)
 };
 
 class Context {
  public:
   Context(const Config& config, std::filesystem::path state_dir)
-      : config_(&config), process(config.process), state_dir_(std::move(state_dir)) {}
+      : process(config.process), config_(&config), state_dir_(std::move(state_dir)) {}
 
   const Config& config() const { return *config_; }
   const std::string& name() const { return config_->name; }
@@ -90,8 +90,9 @@ class Context {
   // The process the executor will start; stages may add env or change the cwd.
   Process process;
 
-  // --- assembled during prepare (host side) -------------------------------------------------------
-  // CLONE_NEW* flags the workload is created with.
+  // --- assembled during prepare (host side)
+  // ------------------------------------------------------- CLONE_NEW* flags the workload is
+  // created with.
   uint64_t clone_flags = 0;
   // User namespace maps; empty when there is no new user namespace. The ns stage writes them.
   std::vector<IdMapping> uid_map;
@@ -108,7 +109,8 @@ class Context {
   // --- inside the workload -----------------------------------------------------------------------
   bool user_switched = false;  // switch_user() ran (see process.hpp)
 
-  // --- set by the core at spawn -------------------------------------------------------------------
+  // --- set by the core at spawn
+  // -------------------------------------------------------------------
   pid_t pid = -1;  // the workload, in the host's pid namespace
   int pidfd = -1;  // a pidfd of it, owned by the core
 

@@ -39,7 +39,8 @@ class ConfigError : public Error {
 // Throws Error("<formatted>: <strerror(code)>") carrying code.
 [[noreturn]] void throw_system_error(int code, std::string message);
 
-// Throws for the current errno: throw_errno("open '{}'", path) -> "open '/x': No such file or directory".
+// Throws for the current errno: throw_errno("open '{}'", path) -> "open '/x': No such file or
+// directory".
 template <typename... Args>
 [[noreturn]] void throw_errno(fmt::format_string<Args...> format, Args&&... args) {
   int code = errno;

@@ -1,5 +1,5 @@
-// Move-only owners of kernel file descriptors. Every fd modrt opens is O_CLOEXEC and lives in one of
-// these, so no path (success, throw, early return) can leak it into the workload or the host.
+// Move-only owners of kernel file descriptors. Every fd modrt opens is O_CLOEXEC and lives in one
+// of these, so no path (success, throw, early return) can leak it into the workload or the host.
 #pragma once
 
 #include <unistd.h>

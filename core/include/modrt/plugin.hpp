@@ -39,8 +39,8 @@ struct PluginInfo {
 #define MODRT_PLUGIN_SYMBOL "modrt_plugin"
 
 // Exports the entry point; everything else in a plugin stays hidden (-fvisibility=hidden).
-#define MODRT_PLUGIN(...)                                                                    \
+#define MODRT_PLUGIN(...)                                                                       \
   extern "C" __attribute__((visibility("default"))) const ::modrt::PluginInfo* modrt_plugin() { \
-    static const ::modrt::PluginInfo info = __VA_ARGS__;                                     \
-    return &info;                                                                            \
+    static const ::modrt::PluginInfo info = __VA_ARGS__;                                        \
+    return &info;                                                                               \
   }

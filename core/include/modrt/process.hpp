@@ -8,8 +8,8 @@
 namespace modrt {
 
 // Inside the workload: setgroups(additional_gids), setgid, setuid from ctx.process.user. Runs once:
-// the core calls it right before the executor unless a stage already did (the seccomp stage calls it
-// between dropping the bounding set and raising the final capability sets, the order runc uses).
+// the core calls it right before the executor unless a stage already did (the seccomp stage calls
+// it between dropping the bounding set and raising the final capability sets, the order runc uses).
 void switch_user(Context& ctx);
 
 // Host side: runs fn on a short-lived thread that has joined the namespace behind ns_fd (setns), so

@@ -1,4 +1,5 @@
-// Human units shared by every plugin: sizes (64M, 1.5G), durations (250ms, 2s) and CPU shares (50%).
+// Human units shared by every plugin: sizes (64M, 1.5G), durations (250ms, 2s) and CPU shares
+// (50%).
 #pragma once
 
 #include <chrono>

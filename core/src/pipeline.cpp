@@ -1,0 +1,441 @@
+#include "pipeline.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "modrt/error.hpp"
+#include "modrt/process.hpp"
+#include "modrt/stage.hpp"
+#include "spawn.hpp"
+#include "state.hpp"
+#include "supervise.hpp"
+
+namespace modrt {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Pipeline::Slot {
+  StageConfig config;
+  StageHandle stage;
+  std::filesystem::path plugin_path;
+  std::string with_yaml;
+  std::shared_ptr<spdlog::logger> log;
+  Ledger ledger;
+  bool started = false;
+};
+
+namespace {
+
+std::shared_ptr<spdlog::logger> stage_logger(const std::string& name) {
+  auto log = spdlog::default_logger()->clone(name);
+  return log;
+}
+
+std::string emit_yaml(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << YAML::Flow << node;
+  return out.c_str();
+}
+
+// Runs one hook of one stage, timed; errors get the stage's name in front.
+template <typename Fn>
+void run_hook(Context& ctx, Pipeline::Slot& slot, const char* phase, std::vector<Timing>& timings,
+              Fn&& fn) {
+  ctx.enter_stage(slot.config.plugin, *slot.log, slot.ledger);
+  auto start = Clock::now();
+  try {
+    fn();
+  } catch (const Error& e) {
+    timings.push_back({slot.config.plugin, phase, Clock::now() - start});
+    throw e.wrap(fmt::format("stage '{}': {}", slot.config.plugin, phase));
+  } catch (const std::exception& e) {
+    timings.push_back({slot.config.plugin, phase, Clock::now() - start});
+    throw Error(fmt::format("stage '{}': {}: {}", slot.config.plugin, phase, e.what()));
+  }
+  auto elapsed = Clock::now() - start;
+  timings.push_back({slot.config.plugin, phase, elapsed});
+  slot.log->debug("{} took {:.3f} ms", phase,
+                  std::chrono::duration<double, std::milli>(elapsed).count());
+}
+
+// Termination signals that arrived during setup are pending (blocked); they stop the setup.
+void check_interrupted() {
+  sigset_t pending;
+  sigpending(&pending);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) {
+    if (sigismember(&pending, sig))
+      throw RunError(fmt::format("interrupted by {} during setup", sigabbrev_np(sig)), EINTR,
+                     128 + sig);
+  }
+}
+
+std::vector<std::string> exec_env(const Process& process) {
+  std::vector<std::string> env = process.env;
+  bool has_path = false;
+  for (const auto& e : env) has_path = has_path || e.rfind("PATH=", 0) == 0;
+  if (!has_path)
+    env.insert(env.begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  if (process.terminal) {
+    bool has_term = false;
+    for (const auto& e : env) has_term = has_term || e.rfind("TERM=", 0) == 0;
+    if (!has_term) env.push_back("TERM=xterm");
+  }
+  return env;
+}
+
+// The default executor: execve of process.args, looked up in the container's PATH.
+[[noreturn]] void exec_process(const Process& process) {
+  std::vector<std::string> env = exec_env(process);
+  std::vector<char*> argv, envp;
+  for (const auto& a : process.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::string path_list;
+  for (auto& e : env) {
+    envp.push_back(e.data());
+    if (e.rfind("PATH=", 0) == 0) path_list = e.substr(5);
+  }
+  envp.push_back(nullptr);
+  if (::chdir(process.cwd.c_str()) < 0)
+    throw_errno("chdir to the working directory '{}'", process.cwd);
+  const std::string& command = process.args[0];
+  if (command.find('/') != std::string::npos) {
+    ::execve(command.c_str(), argv.data(), envp.data());
+    throw_errno("exec '{}'", command);
+  }
+  int first_error = ENOENT;
+  size_t start = 0;
+  while (start <= path_list.size()) {
+    size_t end = path_list.find(':', start);
+    if (end == std::string::npos) end = path_list.size();
+    std::string dir = path_list.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + command;
+    ::execve(candidate.c_str(), argv.data(), envp.data());
+    // Keep looking past a missing file; remember that one existed but could not run.
+    if (errno != ENOENT && errno != ENOTDIR && first_error == ENOENT) first_error = errno;
+    start = end + 1;
+  }
+  errno = first_error;
+  throw_errno("exec '{}' (searched PATH={})", command, path_list);
+}
+
+// Everything the workload does between the clone and the exec. Never returns.
+[[noreturn]] void workload_main(Context& ctx, std::vector<Pipeline::Slot>& slots, int sync_fd,
+                                const Pty* pty) {
+  std::string stage = "core";
+  std::string phase = "start";
+  try {
+    // If modrt dies before the exec, the workload must not live on unsupervised.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (pty) pty->attach_as_controlling_terminal();
+    char go = 0;
+    ssize_t n;
+    do n = ::read(sync_fd, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1 || go != 'G') ::_exit(125);  // the parent gave up; it reports why
+
+    sigset_t forwarded = forwarded_signals();
+    ::sigprocmask(SIG_UNBLOCK, &forwarded, nullptr);
+
+    std::vector<WorkloadTiming> timings;
+    phase = "apply_workload";
+    for (auto& slot : slots) {
+      stage = slot.config.plugin;
+      ctx.enter_stage(slot.config.plugin, *slot.log, slot.ledger);
+      auto start = Clock::now();
+      slot.stage->apply_workload(ctx);
+      timings.push_back({stage, phase, Clock::now() - start});
+    }
+    stage = "core";
+    phase = "exec";
+    switch_user(ctx);
+    send_timings(sync_fd, timings);
+    if (ctx.init) become_init();
+    if (ctx.executor) ctx.executor->exec(ctx);
+    exec_process(ctx.process);
+  } catch (const Error& e) {
+    send_error(sync_fd, {stage, phase, e.error_code(), e.what()});
+  } catch (const std::exception& e) {
+    send_error(sync_fd, {stage, phase, 0, e.what()});
+  } catch (...) {
+    send_error(sync_fd, {stage, phase, 0, "unknown exception"});
+  }
+  ::_exit(125);
+}
+
+void kill_and_reap(pid_t pid, int pidfd) {
+  if (pid <= 0) return;
+  ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+  int status;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+class SignalMask {
+ public:
+  explicit SignalMask(const sigset_t& block) { ::sigprocmask(SIG_BLOCK, &block, &saved_); }
+  ~SignalMask() { ::sigprocmask(SIG_SETMASK, &saved_, nullptr); }
+
+ private:
+  sigset_t saved_;
+};
+
+int exit_code_for(const WorkloadError& error) {
+  if (error.phase == "exec" && error.message.rfind("exec ", 0) == 0) {
+    if (error.error_code == ENOENT || error.error_code == ENOTDIR) return 127;
+    if (error.error_code == EACCES || error.error_code == ENOEXEC || error.error_code == EPERM)
+      return 126;
+  }
+  return 125;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(const Config& config, PluginLoader& loader) : config_(config), loader_(loader) {
+  for (const auto& sc : config.stages) {
+    const LoadedPlugin* plugin = nullptr;
+    try {
+      plugin = &loader.load(sc.plugin);
+    } catch (const Error& e) {
+      throw ConfigError(fmt::format("{}: {}", sc.location, e.what()));
+    }
+    auto create = [&]() -> StageHandle {
+      try {
+        return loader.create_stage(*plugin, sc.with, config);
+      } catch (const ConfigError&) {
+        throw;
+      } catch (const std::exception& e) {
+        throw ConfigError(fmt::format("{}: stage '{}': {}", sc.location, sc.plugin, e.what()));
+      }
+    };
+    StageHandle stage = create();
+    slots_.push_back(Slot{sc, std::move(stage), plugin->path, emit_yaml(sc.with.yaml()),
+                          stage_logger(sc.plugin), Ledger{}, false});
+  }
+}
+
+Pipeline::~Pipeline() = default;
+
+nlohmann::json Pipeline::state_json() const {
+  ProcessIdentity self = ProcessIdentity::self();
+  nlohmann::json stages = nlohmann::json::array();
+  for (const auto& slot : slots_) {
+    nlohmann::json ledger = nlohmann::json::array();
+    for (const auto& e : slot.ledger.entries()) ledger.push_back({e.kind, e.value});
+    stages.push_back({{"plugin", slot.config.plugin},
+                      {"path", slot.plugin_path.string()},
+                      {"with", slot.with_yaml},
+                      {"started", slot.started},
+                      {"ledger", ledger}});
+  }
+  return {{"version", 1},
+          {"name", config_.name},
+          {"config_file", fs::absolute(config_.file).string()},
+          {"config_dir", config_.dir.string()},
+          {"modrt_pid", self.pid},
+          {"modrt_start_time", self.start_time},
+          {"workload_pid", workload_pid_},
+          {"stages", stages}};
+}
+
+void Pipeline::save_state_if_dirty() {
+  bool dirty = false;
+  for (auto& slot : slots_) dirty = dirty || slot.ledger.dirty();
+  if (!dirty || !state_) return;
+  state_->save(state_json());
+  for (auto& slot : slots_) slot.ledger.mark_clean();
+}
+
+void Pipeline::rollback_started(Context& ctx) noexcept {
+  for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) {
+    if (!it->started) continue;
+    ctx.enter_stage(it->config.plugin, *it->log, it->ledger);
+    auto start = Clock::now();
+    try {
+      it->stage->rollback(ctx);
+    } catch (const std::exception& e) {
+      it->log->error("rollback failed: {}", e.what());
+    } catch (...) {
+      it->log->error("rollback failed with an unknown exception");
+    }
+    it->started = false;
+    timings_.push_back({it->config.plugin, "rollback", Clock::now() - start});
+    try {
+      save_state_if_dirty();
+    } catch (const std::exception& e) {
+      spdlog::warn("could not update the state file: {}", e.what());
+    }
+  }
+}
+
+int Pipeline::run(const RunOptions& options) {
+  auto run_start = Clock::now();
+  SignalMask blocked(forwarded_signals());
+  StateDir state = StateDir::create(options.state_root, config_.name, [&](const fs::path& dir) {
+    spdlog::warn("found the state of a dead run of '{}'; rolling back what it left", config_.name);
+    recover_dead_run(dir, loader_);
+  });
+  state_ = &state;
+  state.save(state_json());
+  Context ctx(config_, state.path());
+
+  Cloned workload;
+  UniqueFd parent_sync;
+  std::optional<Pty> pty;
+  int exit_code = 0;
+  try {
+    for (auto& slot : slots_) {
+      slot.started = true;
+      run_hook(ctx, slot, "prepare", timings_, [&] { slot.stage->prepare(ctx); });
+      save_state_if_dirty();
+      check_interrupted();
+    }
+
+    if (ctx.process.terminal) pty.emplace(Pty::open());
+    FdPair sync = socket_pair(SOCK_SEQPACKET);
+    sigset_t signals = forwarded_signals();
+    UniqueFd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC));
+    if (!signal_fd) throw_errno("signalfd");
+
+    auto spawn_start = Clock::now();
+    workload = clone_workload(ctx.clone_flags, ctx.cgroup_fd.get());
+    if (workload.pid == 0) {
+      sync.first.reset();
+      if (pty) pty->master.reset();
+      workload_main(ctx, slots_, sync.second.get(), pty ? &*pty : nullptr);
+    }
+    timings_.push_back({"core", "spawn", Clock::now() - spawn_start});
+    parent_sync = std::move(sync.first);
+    sync.second.reset();
+    if (pty) pty->slave.reset();
+    ctx.pid = workload.pid;
+    ctx.pidfd = workload.pidfd.get();
+    workload_pid_ = workload.pid;
+    state.save(state_json());
+    if (ctx.cgroup_fd && !workload.joined_cgroup) {
+      write_file_at(ctx.cgroup_fd.get(), "cgroup.procs", std::to_string(workload.pid));
+    }
+    ctx.cgroup_fd.reset();
+
+    for (auto& slot : slots_) {
+      run_hook(ctx, slot, "apply_host", timings_, [&] { slot.stage->apply_host(ctx); });
+      save_state_if_dirty();
+    }
+    check_interrupted();
+
+    auto exec_start = Clock::now();
+    if (::send(parent_sync.get(), "G", 1, MSG_NOSIGNAL) != 1)
+      throw_errno("release the workload (it died during setup?)");
+    WorkloadReport report = read_report(parent_sync.get());
+    for (const auto& t : report.timings) timings_.push_back({t.stage, t.phase, t.duration});
+    timings_.push_back({"core", "release→exec", Clock::now() - exec_start});
+    if (report.error) {
+      const WorkloadError& e = *report.error;
+      std::string where =
+          e.stage == "core" ? e.phase : fmt::format("stage '{}': {}", e.stage, e.phase);
+      throw RunError(fmt::format("{}: {}", where, e.message), e.error_code, exit_code_for(e));
+    }
+    timings_.push_back({"core", "start (total)", Clock::now() - run_start});
+
+    ctx.exit =
+        supervise(workload.pid, workload.pidfd.get(), signal_fd.get(), pty ? &*pty : nullptr);
+    workload.pid = -1;
+    for (auto& slot : slots_) {
+      ctx.enter_stage(slot.config.plugin, *slot.log, slot.ledger);
+      slot.stage->on_exit(ctx);
+    }
+    exit_code = ctx.exit.override_code >= 0 ? ctx.exit.override_code : ctx.exit.exit_code();
+    if (!ctx.exit.reason.empty())
+      spdlog::warn("workload of '{}' {} (exit code {})", config_.name, ctx.exit.reason, exit_code);
+    else if (!ctx.exit.exited)
+      spdlog::info("workload of '{}' was killed by {}", config_.name, sigabbrev_np(ctx.exit.code));
+  } catch (const RunError&) {
+    kill_and_reap(workload.pid, workload.pidfd.get());
+    rollback_started(ctx);
+    state.remove();
+    state_ = nullptr;
+    throw;
+  } catch (const Error& e) {
+    kill_and_reap(workload.pid, workload.pidfd.get());
+    rollback_started(ctx);
+    state.remove();
+    state_ = nullptr;
+    throw RunError(e.what(), e.error_code(), 125);
+  } catch (const std::exception& e) {
+    kill_and_reap(workload.pid, workload.pidfd.get());
+    rollback_started(ctx);
+    state.remove();
+    state_ = nullptr;
+    throw RunError(e.what(), 0, 125);
+  }
+  rollback_started(ctx);
+  state.remove();
+  state_ = nullptr;
+  return exit_code;
+}
+
+std::string Pipeline::format_timings(const std::vector<Timing>& timings) {
+  std::string out = fmt::format("{:<10} {:<16} {:>10}\n", "stage", "phase", "ms");
+  for (const auto& t : timings)
+    out += fmt::format("{:<10} {:<16} {:>10.3f}\n", t.stage, t.phase,
+                       std::chrono::duration<double, std::milli>(t.duration).count());
+  return out;
+}
+
+void recover_dead_run(const fs::path& dir, PluginLoader& loader) {
+  nlohmann::json state;
+  try {
+    state = StateDir::load(dir);
+  } catch (const std::exception& e) {
+    spdlog::warn("'{}' has no readable state ({}); removing it", dir.string(), e.what());
+    return;
+  }
+  // The workload of a dead modrt died with it (PDEATHSIG), but make sure before undoing anything.
+  if (int pid = state.value("workload_pid", -1); pid > 0) {
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (pidfd) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+  }
+  Config config;
+  config.name = state.value("name", dir.filename().string());
+  config.file = state.value("config_file", "");
+  config.dir = state.value("config_dir", "/");
+  std::vector<std::tuple<std::string, StageHandle, Ledger>> stages;
+  auto file = std::make_shared<const std::string>((dir / "state.json").string());
+  for (const auto& entry : state.value("stages", nlohmann::json::array())) {
+    if (!entry.value("started", false)) continue;
+    std::string plugin_name = entry.value("plugin", "");
+    try {
+      LoadedPlugin plugin = loader.load_file(entry.value("path", ""));
+      YAML::Node with = YAML::Load(entry.value("with", "{}"));
+      StageHandle stage = loader.create_stage(
+          plugin, ConfigNode(with, file, "stages." + plugin_name + ".with"), config);
+      Ledger ledger;
+      for (const auto& item : entry.value("ledger", nlohmann::json::array()))
+        ledger.record(item.at(0).get<std::string>(), item.at(1).get<std::string>());
+      stages.emplace_back(plugin_name, std::move(stage), std::move(ledger));
+    } catch (const std::exception& e) {
+      spdlog::error("cannot roll back stage '{}' of '{}': {}", plugin_name, config.name, e.what());
+    }
+  }
+  Context ctx(config, dir);
+  for (auto it = stages.rbegin(); it != stages.rend(); ++it) {
+    auto& [name, stage, ledger] = *it;
+    auto log = stage_logger(name);
+    ctx.enter_stage(name, *log, ledger);
+    try {
+      stage->rollback(ctx);
+    } catch (const std::exception& e) {
+      log->error("rollback failed: {}", e.what());
+    }
+  }
+}
+
+}  // namespace modrt
