@@ -1,0 +1,122 @@
+#include "ns_stage.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "join.hpp"
+#include "map_writer.hpp"
+#include "modrt/error.hpp"
+
+namespace modrt::ns {
+
+namespace {
+
+// Namespaces the workload gets new at clone time. The time namespace never: see
+// enter_new_time_namespace. With a joined user namespace, none: they must belong to the joined
+// one, so the workload creates them itself after joining it.
+uint64_t clone_time_flags(const NsOptions& opts) {
+  if (opts.joined(CLONE_NEWUSER)) return 0;
+  return opts.created & ~uint64_t{CLONE_NEWTIME};
+}
+
+std::string flag_names(uint64_t flags) {
+  std::string out;
+  for (const auto& kind : all_kinds()) {
+    if (!(flags & kind.flag)) continue;
+    if (!out.empty()) out += ",";
+    out += kind.name;
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+void NsStage::prepare(Context& ctx) {
+  ctx.clone_flags |= clone_time_flags(opts_);
+  if (opts_.init) ctx.init = true;
+  for (const auto& j : opts_.joins) join_fds_.push_back(open_namespace_file(j.path, j.kind).fd);
+
+  if (opts_.creates(CLONE_NEWUSER)) {
+    ctx.uid_map = opts_.maps.uid_map;
+    ctx.gid_map = opts_.maps.gid_map;
+  } else if (const JoinTarget* user = opts_.joined(CLONE_NEWUSER)) {
+    // Later stages (e.g. fs chowning an overlay) need the ids container root has on the host.
+    std::tie(ctx.uid_map, ctx.gid_map) = read_user_namespace_maps(join_fds_[0].get(), user->path);
+  }
+  if (opts_.joined(CLONE_NEWPID)) join_pid_namespace_for_clone(ctx);
+
+  ctx.log().debug(
+      "new: {}; joined: {}; maps written {}", flag_names(opts_.created),
+      [&] {
+        uint64_t joined = 0;
+        for (const auto& j : opts_.joins) joined |= j.kind.flag;
+        return flag_names(joined);
+      }(),
+      opts_.maps.uid_method == MapMethod::helper ? "by newuidmap" : "directly");
+}
+
+void NsStage::join_pid_namespace_for_clone(Context& ctx) {
+  // setns(CLONE_NEWPID) moves only the namespace our next child is born in, never the caller,
+  // so the clone that follows puts the workload into the joined namespace while modrt stays
+  // where it is. apply_host (or rollback) points it back.
+  const JoinTarget* pid = opts_.joined(CLONE_NEWPID);
+  size_t index = static_cast<size_t>(pid - opts_.joins.data());
+  own_pid_ns_ = open_fd("/proc/thread-self/ns/pid_for_children", O_RDONLY);
+  join_namespace(join_fds_[index].get(), pid->kind, pid->path);
+  ctx.log().debug("the workload will be born in pid namespace '{}'", pid->path);
+}
+
+void NsStage::restore_pid_namespace(Context& ctx) noexcept {
+  if (!own_pid_ns_) return;
+  if (::setns(own_pid_ns_.get(), CLONE_NEWPID) < 0)
+    ctx.log().error("restore modrt's own pid namespace for its children: {}", strerror(errno));
+  own_pid_ns_.reset();
+}
+
+void NsStage::apply_host(Context& ctx) {
+  restore_pid_namespace(ctx);
+  // The workload holds its own copies; ours would keep the namespaces alive past it.
+  join_fds_.clear();
+  if (!opts_.creates(CLONE_NEWUSER)) return;
+  with_context(fmt::format("id maps of pid {}", ctx.pid),
+               [&] { write_id_maps(ctx.pid, opts_.maps); });
+}
+
+void NsStage::apply_workload(Context& /*ctx*/) {
+  // User first: the kernel checks every later join, and every namespace created below, against
+  // the capabilities of the user namespace the process is in at that moment.
+  for (size_t i = 0; i < opts_.joins.size(); ++i) {
+    const JoinTarget& j = opts_.joins[i];
+    if (j.kind.flag == CLONE_NEWPID) continue;  // the workload was born in it
+    join_namespace(join_fds_[i].get(), j.kind, j.path);
+  }
+  join_fds_.clear();
+
+  uint64_t unshare_now = 0;
+  if (opts_.joined(CLONE_NEWUSER)) unshare_now = opts_.created & ~uint64_t{CLONE_NEWTIME};
+  // A cgroup namespace is rooted at the cgroup its creator is in when it is made. At clone time
+  // that was modrt's own cgroup (namespaces are copied before CLONE_INTO_CGROUP takes effect,
+  // and the cgroup stage may move the workload later, in apply_host); making it again now roots
+  // it at the workload's final cgroup, so the workload sees itself at "/".
+  if (opts_.creates(CLONE_NEWCGROUP)) unshare_now |= CLONE_NEWCGROUP;
+  if (unshare_now && ::unshare(static_cast<int>(unshare_now)) < 0)
+    throw_errno("create namespaces ({})", flag_names(unshare_now));
+
+  if (opts_.creates(CLONE_NEWTIME)) enter_new_time_namespace(opts_.time_offsets);
+
+  if (!opts_.hostname.empty() && ::sethostname(opts_.hostname.data(), opts_.hostname.size()) < 0)
+    throw_errno("set hostname '{}'", opts_.hostname);
+  if (!opts_.domainname.empty() &&
+      ::setdomainname(opts_.domainname.data(), opts_.domainname.size()) < 0)
+    throw_errno("set domainname '{}'", opts_.domainname);
+}
+
+void NsStage::rollback(Context& ctx) noexcept {
+  restore_pid_namespace(ctx);
+  join_fds_.clear();
+}
+
+}  // namespace modrt::ns
