@@ -1,0 +1,203 @@
+#include "lockdown_stage.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include "modrt/error.hpp"
+#include "modrt/process.hpp"
+
+namespace modrt::seccomp {
+
+namespace {
+
+// Where a stage sits in the config, or -1.
+int position(const Config& config, std::string_view plugin) {
+  for (size_t i = 0; i < config.stages.size(); ++i)
+    if (config.stages[i].plugin == plugin) return static_cast<int>(i);
+  return -1;
+}
+
+void check_order(const ConfigNode& with, const Config& config) {
+  int self = position(config, "seccomp");
+  // Mounting, pivot_root and sethostname need capabilities and system calls this stage takes away;
+  // the stages that do them must have run before it.
+  for (const char* earlier : {"ns", "fs"}) {
+    int at = position(config, earlier);
+    if (self >= 0 && at > self)
+      with.fail(
+          fmt::format("the seccomp stage (stages[{}]) must come after the {} stage "
+                      "(stages[{}]): it takes away what {} needs to set the container up",
+                      self, earlier, at, earlier));
+  }
+}
+
+Profile choose_profile(const ConfigNode& with, const Config& config, const CapabilityPlan& caps,
+                       bool& none) {
+  std::optional<ConfigNode> node = with.find("profile");
+  std::string name = node ? node->as_string() : "";
+  bool refines = with.find("default_action") || with.find("rules") || with.find("architectures");
+  none = name == "none";
+  if (none) {
+    if (refines)
+      node->fail(
+          "is none (no filter), so default_action, architectures and rules have no "
+          "profile to refine; remove them or choose a profile");
+    return {};
+  }
+  Profile profile;
+  if (name.empty()) {
+    // A default action without a profile means a profile written here from scratch.
+    if (with.find("default_action"))
+      profile.label = "custom";
+    else
+      profile = default_profile(caps.keep);
+  } else if (name == "default") {
+    profile = default_profile(caps.keep);
+  } else if (name == "custom") {
+    profile.label = "custom";
+  } else if (name.find('/') != std::string::npos || name.find('.') != std::string::npos) {
+    auto path = config.resolve(name);
+    try {
+      profile = load_profile_file(path);
+    } catch (const ConfigError&) {
+      throw;
+    } catch (const Error& e) {
+      node->fail(e.what());
+    }
+  } else {
+    node->fail(
+        fmt::format("unknown profile '{}' (expected default, none, custom, or the path of "
+                    "a profile file such as ./profile.yaml)",
+                    name));
+  }
+  refine_profile(profile, with);
+  if (profile.label != "default" && profile.label != "custom" && refines)
+    profile.label += " (refined)";
+  else if (profile.label == "default" && refines)
+    profile.label = "default (refined)";
+
+  // The core's last step is execve: a profile that forbids it would fail every run, silently.
+  auto exec = unconditional_action(profile, "execve");
+  if (exec && !exec->lets_through())
+    (node ? *node : with)
+        .fail(fmt::format("profile '{}' gives execve the action {}; the workload could never start "
+                          "(add a rule allowing execve)",
+                          profile.label, exec->to_string()));
+  return profile;
+}
+
+}  // namespace
+
+Options parse_options(const ConfigNode& with, const Config& config) {
+  with.expect_keys({"profile", "default_action", "architectures", "rules", "capabilities",
+                    "no_new_privs", "rlimits"});
+  check_order(with, config);
+  Options options;
+  options.capabilities = parse_capabilities(with.find("capabilities"));
+  bool none = false;
+  Profile profile = choose_profile(with, config, options.capabilities, none);
+  if (!none) options.profile = std::move(profile);
+  options.no_new_privs = with.bool_or("no_new_privs", true);
+  if (auto limits = with.find("rlimits")) options.rlimits = parse_rlimits(*limits);
+  return options;
+}
+
+LockdownStage::LockdownStage(Options options) : options_(std::move(options)) {
+  if (options_.profile) filter_ = std::make_unique<SyscallFilter>(*options_.profile);
+}
+
+void LockdownStage::prepare(Context& ctx) {
+  if (!filter_) {
+    ctx.log().debug("profile none: no syscall filter");
+    return;
+  }
+  const Profile& profile = *options_.profile;
+  if (!kernel_supports(profile.default_action.to_libseccomp()))
+    throw Error(fmt::format("this kernel does not support the seccomp action {}",
+                            profile.default_action.to_string()));
+  for (const auto& rule : profile.rules) {
+    if (!kernel_supports(rule.action.to_libseccomp()))
+      throw Error(fmt::format("this kernel does not support the seccomp action {} (rule for {})",
+                              rule.action.to_string(), rule.names.front()));
+  }
+  // Generating BPF from libseccomp's rule database is the slow part of a filter: do it here, on
+  // the host, so the workload only hands finished instructions to the kernel.
+  program_ = filter_->compile();
+  filter_.reset();
+  ctx.log().debug("profile '{}': default action {}, {} syscall rules, {} BPF instructions",
+                  profile.label, profile.default_action.to_string(), profile.rules.size(),
+                  program_.code.size());
+  if (profile.label.rfind("default", 0) == 0) {
+    auto unknown = default_profile_unknown_names();
+    if (!unknown.empty())
+      ctx.log().debug(
+          "libseccomp does not know {} syscall(s) of the default list; they get the "
+          "default action: {}",
+          unknown.size(), fmt::join(unknown, " "));
+  }
+}
+
+void LockdownStage::apply_host(Context& ctx) {
+  // From the host, not from inside: in a user namespace the workload cannot raise a limit (that
+  // takes CAP_SYS_RESOURCE in the initial namespace), but modrt on the host can. Limits are
+  // inherited, so everything the workload starts has them too.
+  if (options_.rlimits.empty()) return;
+  with_context("rlimits", [&] { apply_rlimits(ctx.pid, options_.rlimits); });
+  for (const auto& l : options_.rlimits)
+    ctx.log().debug("rlimit {}: soft {} hard {}", l.name,
+                    l.soft ? format_limit(*l.soft) : "inherited",
+                    l.hard ? format_limit(*l.hard) : "inherited");
+}
+
+void LockdownStage::apply_workload(Context& ctx) {
+  const CapabilityPlan& plan = options_.capabilities;
+  bool have_filter = !program_.empty();
+
+  // Without no_new_privs the kernel lets only a CAP_SYS_ADMIN holder load a filter, and that
+  // capability is about to go: load it now (as runc does). What follows (capset, prctl, the set*id
+  // calls) must then be allowed by the profile; `default` allows them.
+  if (have_filter && !options_.no_new_privs)
+    with_context("seccomp (before dropping capabilities, as no_new_privs is false)",
+                 [&] { load(program_); });
+
+  CapMask bounding = current_bounding_set();
+  CapMask keep = plan.keep_all ? plan.keep & bounding : plan.keep;
+  if (CapMask missing = keep & ~bounding)
+    throw Error(
+        fmt::format("capabilities: {} not in the bounding set modrt runs with ({}); "
+                    "drop them from the config",
+                    describe(missing), describe(bounding)));
+  with_context("capabilities", [&] { drop_bounding_set(keep); });
+
+  // Capabilities normally vanish when uid 0 becomes another uid; KEEPCAPS keeps the permitted set
+  // across the switch so that the final sets below can still be raised (execve resets the flag).
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) throw_errno("prctl(PR_SET_KEEPCAPS)");
+  with_context("switch user", [&] { switch_user(ctx); });
+  with_context("capabilities", [&] { set_capability_sets(keep, plan.ambient & keep); });
+
+  if (options_.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+
+  // Last: from here on only execve runs, which every accepted profile allows.
+  if (have_filter && options_.no_new_privs) with_context("seccomp", [&] { load(program_); });
+}
+
+void LockdownStage::on_exit(Context& ctx) noexcept {
+  if (!options_.profile || ctx.exit.exited || ctx.exit.code != SIGSYS) return;
+  try {
+    ctx.exit.reason = fmt::format(
+        "killed by SIGSYS: it made a system call that seccomp profile '{}' kills or traps",
+        options_.profile->label);
+    ctx.log().warn("{}", ctx.exit.reason);
+  } catch (...) {
+  }
+}
+
+}  // namespace modrt::seccomp

@@ -1,0 +1,46 @@
+// The `seccomp` stage: the last lock before exec. It narrows what the workload may ever do, in the
+// one order that works: resource limits, the capability bounding set, the user switch (capabilities
+// kept across it), the final capability sets, no_new_privs, and the syscall filter last of all.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "capabilities.hpp"
+#include "filter.hpp"
+#include "modrt/config.hpp"
+#include "modrt/stage.hpp"
+#include "profile.hpp"
+#include "rlimits.hpp"
+
+namespace modrt::seccomp {
+
+struct Options {
+  std::optional<Profile> profile;  // nullopt: `profile: none`, no filter
+  CapabilityPlan capabilities;
+  bool no_new_privs = true;
+  std::vector<RlimitSetting> rlimits;
+};
+
+// Reads and validates the `with:` block (and the profile file it names). Throws ConfigError.
+Options parse_options(const ConfigNode& with, const Config& config);
+
+class LockdownStage final : public Stage {
+ public:
+  // Builds the libseccomp filter now, so that `modrt validate` reports every rule libseccomp
+  // refuses.
+  explicit LockdownStage(Options options);
+
+  void prepare(Context& ctx) override;
+  void apply_host(Context& ctx) override;
+  void apply_workload(Context& ctx) override;
+  void on_exit(Context& ctx) noexcept override;
+
+ private:
+  Options options_;
+  std::unique_ptr<SyscallFilter> filter_;
+  BpfProgram program_;  // compiled in prepare, loaded in apply_workload
+};
+
+}  // namespace modrt::seccomp
