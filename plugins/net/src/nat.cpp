@@ -1,0 +1,111 @@
+#include "nat.hpp"
+
+#include <nftables/libnftables.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "modrt/error.hpp"
+
+namespace modrt::net {
+
+namespace {
+
+std::string trim(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+// The first line of nft's error output carries the reason ("Error: Could not process rule: ...").
+std::string first_error_line(const char* buffer) {
+  std::string text = buffer ? buffer : "";
+  auto pos = text.find("Error: ");
+  if (pos != std::string::npos) text = text.substr(pos + 7);
+  auto nl = text.find('\n');
+  return trim(nl == std::string::npos ? text : text.substr(0, nl));
+}
+
+}  // namespace
+
+Nft::Nft() : ctx_(nft_ctx_new(NFT_CTX_DEFAULT)) {
+  if (!ctx_) throw Error("nftables: create context: out of memory", ENOMEM);
+  nft_ctx_buffer_output(ctx_);
+  nft_ctx_buffer_error(ctx_);
+}
+
+Nft::~Nft() {
+  nft_ctx_free(ctx_);
+}
+
+void Nft::run(const std::string& commands, const std::string& what) {
+  if (nft_run_cmd_from_buffer(ctx_, commands.c_str()) != 0)
+    throw Error(
+        fmt::format("nftables: {}: {}", what, first_error_line(nft_ctx_get_error_buffer(ctx_))),
+        EINVAL);
+}
+
+bool Nft::run_if_exists(const std::string& commands, const std::string& what) {
+  if (nft_run_cmd_from_buffer(ctx_, commands.c_str()) == 0) return true;
+  std::string error = first_error_line(nft_ctx_get_error_buffer(ctx_));
+  if (error.find("No such file or directory") != std::string::npos) return false;
+  throw Error(fmt::format("nftables: {}: {}", what, error), EINVAL);
+}
+
+std::string table_commands() {
+  // The output hook has no "dstnat" keyword in inet tables of nft 1.0.x; -100 is its value.
+  return fmt::format(
+      "create table inet {0}\n"
+      "add map inet {0} ports4 {{ type inet_proto . inet_service : ipv4_addr . inet_service ; }}\n"
+      "add set inet {0} masq4 {{ type ipv4_addr ; }}\n"
+      "add set inet {0} masq6 {{ type ipv6_addr ; }}\n"
+      "add chain inet {0} prerouting {{ type nat hook prerouting priority -100 ; policy accept ; "
+      "}}\n"
+      "add chain inet {0} output {{ type nat hook output priority -100 ; policy accept ; }}\n"
+      "add chain inet {0} postrouting {{ type nat hook postrouting priority 100 ; policy accept ; "
+      "}}\n"
+      "add rule inet {0} prerouting meta nfproto ipv4 fib daddr type local "
+      "dnat ip to meta l4proto . th dport map @ports4\n"
+      "add rule inet {0} output meta nfproto ipv4 fib daddr type local "
+      "dnat ip to meta l4proto . th dport map @ports4\n"
+      "add rule inet {0} postrouting ip saddr @masq4 masquerade\n"
+      "add rule inet {0} postrouting ip6 saddr @masq6 masquerade\n",
+      kNftTable);
+}
+
+std::string add_elements(const std::vector<std::string>& elements) {
+  std::string out;
+  for (const auto& e : elements) {
+    auto space = e.find(' ');
+    out += fmt::format("add element inet {} {} {{ {} }}\n", kNftTable, e.substr(0, space),
+                       e.substr(space + 1));
+  }
+  return out;
+}
+
+std::string delete_elements(const std::vector<std::string>& elements) {
+  std::string out;
+  for (const auto& e : elements) {
+    auto space = e.find(' ');
+    std::string key = e.substr(space + 1);
+    // A map element is deleted by its key alone.
+    if (auto colon = key.find(" : "); colon != std::string::npos) key = key.substr(0, colon);
+    out += fmt::format("delete element inet {} {} {{ {} }}\n", kNftTable, e.substr(0, space), key);
+  }
+  return out;
+}
+
+std::string masq_element(Ipv4 address) {
+  return "masq4 " + address.str();
+}
+
+std::string masq6_element(const Ipv6& address) {
+  return "masq6 " + address.str();
+}
+
+std::string port_element(const PortMapping& port, Ipv4 address) {
+  return fmt::format("ports4 {} . {} : {} . {}", port.proto, port.host_port, address.str(),
+                     port.container_port);
+}
+
+}  // namespace modrt::net

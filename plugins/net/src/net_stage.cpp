@@ -1,0 +1,424 @@
+// The net stage: gives the workload its network (none / host / bridge / join) and takes it back.
+//
+//   prepare     (host)  check the host, lease the address, claim published ports, ensure the
+//   bridge,
+//                       add this container's nft elements, queue resolv.conf + hosts for the fs
+//                       stage
+//   apply_host  (host)  veth pair with its peer born in the workload's netns; addresses, routes, lo
+//   apply_workload      mode join only: setns into the given netns
+//   rollback    (host)  from the ledger alone: veth, nft elements, ports, lease, then the bridge
+//   and
+//                       the table when modrt made them and nobody uses them any more
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/pidfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "bridge.hpp"
+#include "dns.hpp"
+#include "ipam.hpp"
+#include "link.hpp"
+#include "modrt/context.hpp"
+#include "modrt/error.hpp"
+#include "modrt/netlink.hpp"
+#include "modrt/plugin.hpp"
+#include "modrt/process.hpp"
+#include "nat.hpp"
+#include "options.hpp"
+#include "ports.hpp"
+#include "veth.hpp"
+
+namespace modrt::net {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Ledger kinds. Every value is self-contained, so `modrt gc` can undo a run from the ledger alone.
+constexpr const char* kVeth = "veth";       // host end name
+constexpr const char* kLease = "lease";     // "<pool> <address>"
+constexpr const char* kPort = "port";       // "<proto> <host port>"
+constexpr const char* kNftElement = "nft";  // "<set> <element>" (see nat.hpp)
+constexpr const char* kBridge = "bridge";   // bridge name: consider removing it when unused
+
+constexpr const char* kTableMarker = "nft-table";
+constexpr const char* kForwardMarker = "ip-forward";
+constexpr const char* kForward6Marker = "ip6-forward";
+std::string bridge_marker(const std::string& bridge) {
+  return "bridge-" + bridge;
+}
+
+constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
+constexpr const char* kIp6Forward = "/proc/sys/net/ipv6/conf/all/forwarding";
+
+fs::path net_dir(const Context& ctx) {
+  return ctx.state_root() / ".net";
+}
+
+std::pair<std::string, std::string> split_pair(const std::string& value) {
+  auto space = value.find(' ');
+  if (space == std::string::npos) return {value, {}};
+  return {value.substr(0, space), value.substr(space + 1)};
+}
+
+bool workload_known_dead(const Context& ctx) {
+  if (ctx.pidfd < 0) return false;
+  return ::pidfd_send_signal(ctx.pidfd, 0, nullptr, 0) < 0 && errno == ESRCH;
+}
+
+// Turns forwarding on when it is off, remembering that modrt did (the last user turns it back off).
+void enable_forwarding(NetState& state, const char* path, const char* marker) {
+  std::string value = read_file(path);
+  if (!value.empty() && value[0] == '1') return;
+  write_file(path, "1");
+  state.set_marker(marker, "1");
+}
+
+class NetStage final : public Stage {
+ public:
+  explicit NetStage(NetOptions options) : o_(std::move(options)) {}
+
+  void prepare(Context& ctx) override {
+    switch (o_.mode) {
+      case Mode::host:
+        if (ctx.clone_flags & CLONE_NEWNET)
+          throw Error(
+              "mode host shares the host's network, but a stage before asked for a new "
+              "network namespace (CLONE_NEWNET)");
+        queue_files(ctx, "");
+        return;
+      case Mode::none:
+        ctx.clone_flags |= CLONE_NEWNET;
+        queue_files(ctx, "");
+        return;
+      case Mode::join:
+        prepare_join(ctx);
+        queue_files(ctx, "");
+        return;
+      case Mode::bridge:
+        ctx.clone_flags |= CLONE_NEWNET;
+        prepare_bridge(ctx);
+        return;
+    }
+  }
+
+  void apply_host(Context& ctx) override {
+    if (o_.mode != Mode::bridge && o_.mode != Mode::none) return;
+    UniqueFd netns = open_namespace(ctx.pid, "net");
+    if (o_.mode == Mode::bridge) {
+      VethSpec spec{.host_name = veth_,
+                    .bridge_ifindex = bridge_ifindex_,
+                    .netns_fd = netns.get(),
+                    .pid = ctx.pid,
+                    .peer_name = o_.interface,
+                    .mtu = o_.mtu,
+                    .mac = o_.mac};
+      with_context(fmt::format("stage '{}'", ctx.stage_name()),
+                   [&] { create_veth(host_.get(), spec); });
+    }
+    // The socket pins the netns while it lives: it is closed at the end of this scope, so the netns
+    // (and the veth with it) goes away as soon as the workload does.
+    netlink::Socket inside = netlink::Socket::open_in(netns.get());
+    with_context(fmt::format("configure the netns of pid {}", ctx.pid), [&] {
+      if (o_.mode == Mode::none) return loopback_up(inside.get());
+      InsideSpec spec{.ifname = o_.interface,
+                      .address = fmt::format("{}/{}", address_.str(), o_.subnet.prefix),
+                      .gateway = o_.gateway.str(),
+                      .address6 = {},
+                      .gateway6 = {}};
+      if (o_.subnet6) {
+        spec.address6 = fmt::format("{}/{}", o_.subnet6->host(o_.subnet.index_of(address_)).str(),
+                                    o_.subnet6->prefix);
+        spec.gateway6 = o_.subnet6->host(1).str();
+      }
+      configure_inside(inside.get(), spec);
+    });
+    host_ = netlink::Socket();
+  }
+
+  void apply_workload(Context&) override {
+    if (o_.mode != Mode::join) return;
+    if (::setns(join_fd_.get(), CLONE_NEWNET) < 0) {
+      if (errno == EPERM)
+        throw_errno(
+            "join netns '{}' (a workload in its own user namespace may only join network "
+            "namespaces that user namespace owns)",
+            o_.join);
+      throw_errno("join netns '{}'", o_.join);
+    }
+    join_fd_.reset();
+  }
+
+  void rollback(Context& ctx) noexcept override {
+    Ledger& ledger = ctx.ledger();
+    if (ledger.empty()) return;
+    join_fd_.reset();
+    try {
+      for (const auto& veth : ledger.values(kVeth)) {
+        remove_veth(ctx, veth);
+        ledger.forget(kVeth, veth);
+      }
+    } catch (const std::exception& e) {
+      ctx.log().error("rollback: {}", e.what());
+    }
+    try {
+      NetState state(net_dir(ctx));
+      release_shared(ctx, state);
+    } catch (const std::exception& e) {
+      ctx.log().error("rollback: {}", e.what());
+    }
+  }
+
+  std::vector<std::pair<std::string, std::string>> stats(Context& ctx) override {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& lease : ctx.ledger().values(kLease))
+      out.emplace_back("net.address", split_pair(lease).second);
+    for (const auto& veth : ctx.ledger().values(kVeth)) out.emplace_back("net.veth", veth);
+    for (const auto& port : ctx.ledger().values(kPort)) out.emplace_back("net.port", port);
+    return out;
+  }
+
+ private:
+  void prepare_join(Context& ctx) {
+    join_fd_ = open_fd(o_.join.c_str(), O_RDONLY);
+    int type = ::ioctl(join_fd_.get(), NS_GET_NSTYPE);
+    if (type != CLONE_NEWNET) throw Error(fmt::format("'{}' is not a network namespace", o_.join));
+    // The workload joins that netns in apply_workload; a netns of its own would only be thrown
+    // away.
+    ctx.clone_flags &= ~static_cast<uint64_t>(CLONE_NEWNET);
+  }
+
+  void prepare_bridge(Context& ctx) {
+    Ledger& ledger = ctx.ledger();
+    // Cheap checks first, so bad input fails before anything is acquired.
+    for (const auto& port : o_.ports) check_host_port_free(port);
+
+    NetState state(net_dir(ctx));
+    host_ = netlink::Socket::open();
+    veth_ = host_veth_name(ctx.name());
+    ledger.record(kVeth, veth_);
+
+    Lease owner{.address = {},
+                .container = ctx.name(),
+                .pid = ::getpid(),
+                .start_time = process_start_time(::getpid()),
+                .veth = veth_};
+    if (o_.ip) {
+      owner.address = *o_.ip;
+      state.claim(o_.bridge, owner);
+      address_ = *o_.ip;
+    } else {
+      address_ = state.allocate(o_.bridge, o_.subnet, o_.gateway, owner);
+    }
+    ledger.record(kLease, fmt::format("{} {}", o_.bridge, address_.str()));
+
+    for (const auto& port : o_.ports) {
+      state.claim_port(port.proto, port.host_port, ctx.name(), address_);
+      ledger.record(kPort, fmt::format("{} {}", port.proto, port.host_port));
+    }
+
+    ledger.record(kBridge, o_.bridge);
+    bool known = state.marker(bridge_marker(o_.bridge)).has_value();
+    BridgeResult bridge =
+        ensure_bridge(host_.get(), o_.bridge, o_.subnet, o_.gateway, o_.subnet6, known);
+    bridge_ifindex_ = bridge.ifindex;
+    if (bridge.change == BridgeChange::created)
+      state.set_marker(bridge_marker(o_.bridge), "created");
+    if (bridge.change == BridgeChange::address_added) {
+      std::string marker = fmt::format("address {}/{}", o_.gateway.str(), o_.subnet.prefix);
+      if (o_.subnet6)
+        marker += fmt::format(" {}/{}", o_.subnet6->host(1).str(), o_.subnet6->prefix);
+      state.set_marker(bridge_marker(o_.bridge), marker);
+    }
+
+    if (o_.nat || !o_.ports.empty()) publish(ctx, state);
+    queue_files(ctx, address_.str());
+  }
+
+  void publish(Context& ctx, NetState& state) {
+    std::vector<std::string> elements;
+    if (o_.nat) {
+      elements.push_back(masq_element(address_));
+      if (o_.subnet6)
+        elements.push_back(masq6_element(o_.subnet6->host(o_.subnet.index_of(address_))));
+    }
+    for (const auto& port : o_.ports) elements.push_back(port_element(port, address_));
+    for (const auto& e : elements) ctx.ledger().record(kNftElement, e);
+
+    Nft nft;
+    std::string add = add_elements(elements);
+    if (!state.marker(kTableMarker)) {
+      try {
+        nft.run(table_commands() + add, "create table inet modrt");
+        state.set_marker(kTableMarker, "created");
+      } catch (const Error&) {
+        // The table is there already, made by another modrt state root or by hand: use it, and
+        // leave its removal to whoever made it.
+        nft.run(add, "add this container's elements to table inet modrt");
+      }
+    } else if (!nft.run_if_exists(add, "add this container's elements to table inet modrt")) {
+      // The marker says modrt made the table, but it is gone (flushed by hand): make it again.
+      nft.run(table_commands() + add, "create table inet modrt");
+    }
+    enable_forwarding(state, kIpForward, kForwardMarker);
+    if (o_.subnet6) enable_forwarding(state, kIp6Forward, kForward6Marker);
+  }
+
+  void queue_files(Context& ctx, const std::string& address) {
+    if (o_.dns.configured()) {
+      ctx.container_files.push_back({"/etc/resolv.conf", resolv_conf(o_.dns), 0644});
+    } else if (o_.mode == Mode::bridge) {
+      // Outbound NAT makes the host's resolvers reachable, except those on the host's loopback.
+      std::string host;
+      try {
+        host = filtered_host_resolv_conf(read_file("/etc/resolv.conf"));
+      } catch (const Error&) {
+      }
+      if (!host.empty()) ctx.container_files.push_back({"/etc/resolv.conf", host, 0644});
+    }
+    if (o_.write_hosts && o_.mode != Mode::host)
+      ctx.container_files.push_back(
+          {"/etc/hosts", hosts_file(address, ctx.config().hostname, ctx.name()), 0644});
+  }
+
+  void remove_veth(Context& ctx, const std::string& veth) {
+    netlink::Socket sock = netlink::Socket::open();
+    if (!find_link(sock.get(), veth)) return;
+    // A veth dies with the netns of its peer; the kernel tears a netns down shortly after its last
+    // process exits. Waiting for that is cheaper than RTM_DELLINK, which itself waits ~16 ms.
+    if (workload_known_dead(ctx)) {
+      using namespace std::chrono_literals;
+      auto deadline = std::chrono::steady_clock::now() + 500ms;
+      while (std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(1ms);
+        if (!find_link(sock.get(), veth)) return;
+      }
+    }
+    if (delete_link(sock.get(), veth)) ctx.log().debug("deleted veth '{}'", veth);
+  }
+
+  void release_shared(Context& ctx, NetState& state) {
+    Ledger& ledger = ctx.ledger();
+    std::vector<std::string> elements = ledger.values(kNftElement);
+    if (!elements.empty()) {
+      Nft nft;
+      // One batch when everything is there; element by element when some are already gone.
+      bool done = false;
+      try {
+        done = nft.run_if_exists(delete_elements(elements), "delete this container's elements");
+      } catch (const Error& e) {
+        ctx.log().warn("rollback: {}", e.what());
+      }
+      for (const auto& e : elements) {
+        if (!done) {
+          try {
+            nft.run_if_exists(delete_elements({e}), "delete element");
+          } catch (const Error& err) {
+            ctx.log().error("rollback: {}", err.what());
+            continue;
+          }
+        }
+        ledger.forget(kNftElement, e);
+      }
+    }
+    for (const auto& port : ledger.values(kPort)) {
+      auto [proto, number] = split_pair(port);
+      state.release_port(proto, static_cast<uint16_t>(std::stoul(number)), ctx.name());
+      ledger.forget(kPort, port);
+    }
+    for (const auto& lease : ledger.values(kLease)) {
+      auto [pool, address] = split_pair(lease);
+      if (auto a = Ipv4::parse(address)) state.release(pool, *a, ctx.name());
+      ledger.forget(kLease, lease);
+    }
+    for (const auto& bridge : ledger.values(kBridge)) {
+      if (state.leases(bridge).empty()) remove_bridge(ctx, state, bridge);
+      ledger.forget(kBridge, bridge);
+    }
+    if (state.total_leases() == 0) remove_table(ctx, state);
+  }
+
+  void remove_bridge(Context& ctx, NetState& state, const std::string& bridge) {
+    auto marker = state.marker(bridge_marker(bridge));
+    if (!marker) return;
+    netlink::Socket sock = netlink::Socket::open();
+    if (*marker == "created") {
+      delete_link(sock.get(), bridge);
+      ctx.log().debug("deleted bridge '{}'", bridge);
+    } else if (marker->rfind("address ", 0) == 0) {
+      if (auto link = find_link(sock.get(), bridge)) {
+        std::istringstream words(marker->substr(8));
+        for (std::string cidr; words >> cidr;) delete_address(sock.get(), link->ifindex, cidr);
+      }
+    }
+    state.clear_marker(bridge_marker(bridge));
+  }
+
+  void remove_table(Context& ctx, NetState& state) {
+    if (state.marker(kTableMarker)) {
+      Nft nft;
+      nft.run_if_exists(fmt::format("delete table inet {}\n", kNftTable),
+                        "delete table inet modrt");
+      state.clear_marker(kTableMarker);
+      ctx.log().debug("deleted nft table inet {}", kNftTable);
+    }
+    if (state.marker(kForwardMarker)) {
+      write_file(kIpForward, "0");
+      state.clear_marker(kForwardMarker);
+    }
+    if (state.marker(kForward6Marker)) {
+      write_file(kIp6Forward, "0");
+      state.clear_marker(kForward6Marker);
+    }
+  }
+
+  NetOptions o_;
+  // Carried from prepare to apply_host within one run (rollback never relies on them).
+  netlink::Socket host_;
+  std::string veth_;
+  Ipv4 address_;
+  int bridge_ifindex_ = 0;
+  UniqueFd join_fd_;
+};
+
+std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {
+  return std::make_unique<NetStage>(parse_options(with, config));
+}
+
+const OptionDoc kOptions[] = {
+    {"mode", "none | host | bridge (default) | join"},
+    {"join", "mode join: netns path (/proc/PID/ns/net) or name of a netns in /run/netns"},
+    {"bridge", "host bridge name, at most 15 bytes (default modrt0)"},
+    {"subnet", "IPv4 network of the bridge (default 10.88.0.0/16)"},
+    {"gateway", "gateway address on the bridge (default: first host of the subnet)"},
+    {"ip", "static container address (default: allocated from the subnet)"},
+    {"subnet6", "IPv6 network; the container gets subnet6 + its IPv4 host index"},
+    {"interface", "interface name inside the container (default eth0)"},
+    {"mtu", "MTU of the veth pair (default 1500)"},
+    {"mac", "MAC address of the container interface (default: random)"},
+    {"nat", "masquerade outbound traffic (default true)"},
+    {"ports", "published ports: [\"8080:80/tcp\", \"5353:53/udp\"]"},
+    {"dns", "{nameservers: [...], search: [...], options: [...]} -> /etc/resolv.conf"},
+    {"hosts", "write /etc/hosts with the container's address and name (default true)"},
+    {nullptr, nullptr}};
+
+}  // namespace
+
+}  // namespace modrt::net
+
+MODRT_PLUGIN({.api_version = modrt::kPluginApiVersion,
+              .name = "net",
+              .version = "1.0",
+              .description = "network: none, host, bridge + veth + IPAM + NAT + ports, or join",
+              .options = modrt::net::kOptions,
+              .create = &modrt::net::create});
