@@ -32,6 +32,18 @@ std::string flag_names(uint64_t flags) {
   return out.empty() ? "none" : out;
 }
 
+// "0:100000:65536 1000:1000:1" (container:host:size): one log line per map.
+std::string compact(const std::vector<IdMapping>& map) {
+  std::string out;
+  for (const auto& m : map)
+    out += fmt::format("{}{}:{}:{}", out.empty() ? "" : " ", m.container, m.host, m.size);
+  return out;
+}
+
+const char* method_name(MapMethod method) {
+  return method == MapMethod::helper ? "through the uidmap helper" : "written directly";
+}
+
 }  // namespace
 
 void NsStage::prepare(Context& ctx) {
@@ -48,14 +60,14 @@ void NsStage::prepare(Context& ctx) {
   }
   if (opts_.joined(CLONE_NEWPID)) join_pid_namespace_for_clone(ctx);
 
-  ctx.log().debug(
-      "new: {}; joined: {}; maps written {}", flag_names(opts_.created),
-      [&] {
-        uint64_t joined = 0;
-        for (const auto& j : opts_.joins) joined |= j.kind.flag;
-        return flag_names(joined);
-      }(),
-      opts_.maps.uid_method == MapMethod::helper ? "by newuidmap" : "directly");
+  uint64_t joined = 0;
+  for (const auto& j : opts_.joins) joined |= j.kind.flag;
+  ctx.log().debug("new namespaces: {}; joined: {}", flag_names(opts_.created), flag_names(joined));
+  if (opts_.creates(CLONE_NEWUSER))
+    ctx.log().debug("uid_map '{}' {}, gid_map '{}' {}{}", compact(ctx.uid_map),
+                    method_name(opts_.maps.uid_method), compact(ctx.gid_map),
+                    method_name(opts_.maps.gid_method),
+                    opts_.maps.deny_setgroups ? ", setgroups denied" : "");
 }
 
 void NsStage::join_pid_namespace_for_clone(Context& ctx) {

@@ -24,6 +24,11 @@ const modrt::OptionDoc kOptions[] = {
 };
 
 std::unique_ptr<modrt::Stage> create(const modrt::ConfigNode& with, const modrt::Config& config) {
+  // `modrt delete/gc/stats` recreate stages from a dead run's state with a config that has no
+  // process (a real run always has one). This stage has nothing to roll back, and its checks
+  // (join paths of processes now gone, the caller's ids) no longer apply: skip them.
+  if (config.process.args.empty())
+    return std::make_unique<modrt::ns::NsStage>(modrt::ns::NsOptions{});
   return std::make_unique<modrt::ns::NsStage>(
       modrt::ns::parse_options(with, config, modrt::ns::Caller::current()));
 }
