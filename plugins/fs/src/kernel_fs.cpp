@@ -1,0 +1,44 @@
+#include <fcntl.h>
+#include <sched.h>
+
+#include "modrt/error.hpp"
+#include "mount_api.hpp"
+#include "resolve.hpp"
+#include "workload.hpp"
+
+namespace modrt::fs {
+
+namespace {
+constexpr uint64_t kNoSuidDevExec = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+}
+
+void mount_proc(Context&, int root_fd) {
+  with_context("mount proc on /proc", [&] {
+    UniqueFd target = resolve_in_root(root_fd, "/proc", Create::directory);
+    // A fresh instance: it shows the workload's pid namespace, not the host's processes.
+    attach(FsContext("proc").mount(kNoSuidDevExec).get(), target.get(), "");
+  });
+}
+
+void mount_sys(Context& ctx, int root_fd, UniqueFd host_sys) {
+  UniqueFd target =
+      with_context("/sys", [&] { return resolve_in_root(root_fd, "/sys", Create::directory); });
+  if (host_sys) {
+    with_context("bind the host's /sys on /sys", [&] { attach(host_sys.get(), target.get(), ""); });
+    return;
+  }
+  with_context("mount sysfs on /sys", [&] {
+    attach(FsContext("sysfs").mount(kNoSuidDevExec | MOUNT_ATTR_RDONLY).get(), target.get(), "");
+  });
+  if (!(ctx.clone_flags & CLONE_NEWCGROUP)) return;
+  // With a cgroup namespace the container may see its own cgroup subtree (read-only, like runc).
+  // Hosts that cannot offer a cgroup2 view here (v1-only, nested setups) just go without it.
+  try {
+    UniqueFd cg = resolve_in_root(root_fd, "/sys/fs/cgroup", Create::none);
+    attach(FsContext("cgroup2").mount(kNoSuidDevExec | MOUNT_ATTR_RDONLY).get(), cg.get(), "");
+  } catch (const Error& e) {
+    ctx.log().warn("no cgroup2 view at /sys/fs/cgroup: {}", e.what());
+  }
+}
+
+}  // namespace modrt::fs

@@ -1,0 +1,194 @@
+#include "layers.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "layout.hpp"
+#include "modrt/error.hpp"
+#include "modrt/process.hpp"
+#include "mount_api.hpp"
+
+namespace modrt::fs {
+
+namespace stdfs = std::filesystem;
+
+namespace {
+
+UniqueFd open_dir(const stdfs::path& p, const char* key) {
+  return with_context(fmt::format("{} '{}'", key, p.string()),
+                      [&] { return open_fd(p.c_str(), O_PATH | O_DIRECTORY); });
+}
+
+// A directory the container's root must be able to write: owned by its host uid/gid.
+void make_owned_dir(const Context& ctx, const stdfs::path& p, unsigned mode) {
+  if (::mkdir(p.c_str(), mode) < 0) throw_errno("create '{}'", p.string());
+  if (::chown(p.c_str(), ctx.root_host_uid(), ctx.root_host_gid()) < 0)
+    throw_errno("chown '{}' to {}:{}", p.string(), ctx.root_host_uid(), ctx.root_host_gid());
+}
+
+// A persistent upper or work dir: used as it is when it exists, created (for the container's
+// root) when not. Never removed by modrt.
+UniqueFd persistent_dir(const Context& ctx, const stdfs::path& p, const char* key) {
+  return with_context(fmt::format("{} '{}'", key, p.string()), [&] {
+    std::error_code ec;
+    if (!stdfs::exists(p, ec)) {
+      stdfs::create_directories(p.parent_path(), ec);
+      if (ec) throw Error(fmt::format("create '{}': {}", p.parent_path().string(), ec.message()));
+      make_owned_dir(ctx, p, 0755);
+    }
+    return open_fd(p.c_str(), O_PATH | O_DIRECTORY);
+  });
+}
+
+bool host_uid_mapped(const std::vector<IdMapping>& map, uint32_t host_uid) {
+  for (const auto& m : map)
+    if (host_uid >= m.host && host_uid - m.host < m.size) return true;
+  return false;
+}
+
+// Under a user namespace the image's files keep their host owners, which the namespace usually
+// does not map (a busybox tree owned by host root, container 0 = host 100000): they would show as
+// nobody, and the container's root could not create anything in the image's directories, nor
+// could overlayfs copy a file up (it cannot chown the copy to an unmapped owner). An idmapped
+// view of each lower layer shows host uid N as container uid N instead.
+bool want_idmap(const Context& ctx, const FsOptions& options, int rootfs_fd) {
+  if (!(ctx.clone_flags & CLONE_NEWUSER) || options.idmap == Idmap::off) return false;
+  if (options.idmap == Idmap::on) return true;
+  struct stat st {};
+  if (::fstat(rootfs_fd, &st) < 0) throw_errno("stat rootfs '{}'", options.rootfs.string());
+  // An image already shifted into the container's range needs no idmapping.
+  return !host_uid_mapped(ctx.uid_map, st.st_uid);
+}
+
+}  // namespace
+
+HostLayers open_layers(Context& ctx, const FsOptions& options) {
+  HostLayers layers;
+  layers.rootfs = open_dir(options.rootfs, "rootfs");
+  if (options.overlay) {
+    for (const auto& p : options.overlay->lower)
+      layers.lower.push_back(open_dir(p, "overlay.lower"));
+    if (options.overlay->upper) {
+      layers.upper = persistent_dir(ctx, *options.overlay->upper, "overlay.upper");
+      layers.work = persistent_dir(ctx, *options.overlay->work, "overlay.work");
+    } else {
+      stdfs::path dir = ctx.state_dir() / "fs";
+      // Recorded first: a crash between mkdir and the record would leak the directory.
+      ctx.ledger().record("ephemeral", dir.string());
+      with_context("create the ephemeral overlay layers", [&] {
+        if (::mkdir(dir.c_str(), 0700) < 0) throw_errno("create '{}'", dir.string());
+        make_owned_dir(ctx, dir / "upper", 0755);
+        make_owned_dir(ctx, dir / "work", 0700);
+      });
+      layers.upper = open_fd((dir / "upper").c_str(), O_PATH | O_DIRECTORY);
+      layers.work = open_fd((dir / "work").c_str(), O_PATH | O_DIRECTORY);
+    }
+  }
+  for (const auto& m : options.mounts) {
+    if (m.type != MountSpec::Type::bind) continue;
+    layers.bind_sources.push_back(with_context(fmt::format("bind source '{}'", m.source.string()),
+                                               [&] { return open_fd(m.source.c_str(), O_PATH); }));
+  }
+  return layers;
+}
+
+std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, HostLayers& layers) {
+  HostMountLayout layout = host_mount_layout(options, ctx.clone_flags);
+  std::vector<UniqueFd> out;
+  out.reserve(layout.count());
+
+  bool idmap = want_idmap(ctx, options, layers.rootfs.get());
+  UniqueFd userns;
+  if (idmap) userns = open_namespace(ctx.pid, "user");
+  // The view of one lower layer the overlay (or the bind) is made from.
+  auto layer_view = [&](int fd, bool recursive) -> UniqueFd {
+    UniqueFd view = clone_tree(fd, "", recursive && !idmap);
+    if (!idmap) return view;
+    try {
+      set_attrs(view.get(), "", false, {.set = MOUNT_ATTR_IDMAP, .userns_fd = userns.get()});
+    } catch (const Error& e) {
+      if (options.idmap == Idmap::on) throw e.wrap("idmap the rootfs for the user namespace");
+      ctx.log().warn(
+          "cannot idmap the rootfs for the user namespace ({}); its files keep their host owners "
+          "and show as nobody inside",
+          e.what());
+      idmap = false;
+    }
+    return view;
+  };
+
+  if (options.overlay) {
+    out.push_back(with_context("mount the overlay root", [&] {
+      FsContext overlay("overlay");
+      std::vector<UniqueFd> views;  // alive until the superblock holds its own references
+      auto add_lower = [&](int fd) {
+        views.push_back(layer_view(fd, false));
+        overlay.set_fd("lowerdir+", views.back().get());
+      };
+      for (const auto& l : layers.lower) add_lower(l.get());
+      add_lower(layers.rootfs.get());
+      overlay.set_fd("upperdir", layers.upper.get());
+      overlay.set_fd("workdir", layers.work.get());
+      return overlay.mount();
+    }));
+  } else {
+    out.push_back(
+        with_context("bind the rootfs", [&] { return layer_view(layers.rootfs.get(), true); }));
+  }
+
+  if (layout.bind_devices) {
+    for (const auto& dev : kDevices) {
+      std::string path = fmt::format("/dev/{}", dev.name);
+      out.push_back(with_context(fmt::format("bind the host's {}", path),
+                                 [&] { return clone_tree(AT_FDCWD, path.c_str(), false); }));
+    }
+  }
+  if (layout.bind_sys) {
+    out.push_back(with_context("bind the host's /sys read-only", [&] {
+      UniqueFd sys = clone_tree(AT_FDCWD, "/sys", true);
+      set_attrs(
+          sys.get(), "", true,
+          {.set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC});
+      return sys;
+    }));
+  }
+  size_t i = 0;
+  for (const auto& m : options.mounts) {
+    if (m.type != MountSpec::Type::bind) continue;
+    int source = layers.bind_sources[i++].get();
+    out.push_back(
+        with_context(fmt::format("bind '{}' for '{}'", m.source.string(), m.destination), [&] {
+          UniqueFd tree = clone_tree(source, "", m.recursive);
+          uint64_t attrs = (m.readonly ? MOUNT_ATTR_RDONLY : 0) |
+                           (m.nosuid ? MOUNT_ATTR_NOSUID : 0) | (m.nodev ? MOUNT_ATTR_NODEV : 0) |
+                           (m.noexec ? MOUNT_ATTR_NOEXEC : 0);
+          if (attrs) set_attrs(tree.get(), "", m.recursive, {.set = attrs});
+          return tree;
+        }));
+  }
+  return out;
+}
+
+void remove_ephemeral(Context& ctx) noexcept {
+  for (const auto& value : ctx.ledger().values("ephemeral")) {
+    stdfs::path dir(value);
+    // Only ever below this run's state dir: a damaged ledger must not aim remove_all elsewhere.
+    if (dir.parent_path() != ctx.state_dir() || dir.filename() != "fs") {
+      ctx.log().error("not removing '{}': not this run's ephemeral layer dir", value);
+      continue;
+    }
+    std::error_code ec;
+    stdfs::remove_all(dir, ec);
+    if (ec) {
+      ctx.log().error("remove the ephemeral overlay layers '{}': {}", value, ec.message());
+      continue;
+    }
+    ctx.ledger().forget("ephemeral", value);
+  }
+}
+
+}  // namespace modrt::fs

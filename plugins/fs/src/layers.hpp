@@ -1,0 +1,32 @@
+// Host side of the root file system: the layers (rootfs, overlay lowers, upper and work), the
+// ephemeral upper under the state dir, and the detached mounts handed to the workload.
+#pragma once
+
+#include <vector>
+
+#include "modrt/context.hpp"
+#include "options.hpp"
+
+namespace modrt::fs {
+
+// O_PATH fds opened in prepare, before the clone: every path is checked once, on the host.
+struct HostLayers {
+  UniqueFd rootfs;
+  std::vector<UniqueFd> lower;  // overlay.lower, top first
+  UniqueFd upper;
+  UniqueFd work;
+  std::vector<UniqueFd> bind_sources;  // bind mounts, in config order
+};
+
+// prepare: opens the layers and bind sources; creates the ephemeral upper+work (recorded in the
+// ledger as "ephemeral") or a missing persistent upper/work, owned by the container's root.
+HostLayers open_layers(Context& ctx, const FsOptions& options);
+
+// apply_host: the detached mounts of host-mount-layout order — the root (overlay, or a bind of
+// rootfs), host device nodes, host /sys, bind sources — ready for the workload to attach.
+std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, HostLayers& layers);
+
+// rollback: removes what the ledger says was created. Never throws.
+void remove_ephemeral(Context& ctx) noexcept;
+
+}  // namespace modrt::fs

@@ -1,0 +1,93 @@
+// The fs plugin: the container's own root file system. The host side checks and opens the
+// layers (prepare) and builds the root and every host-sourced mount detached (apply_host); the
+// workload attaches them inside its mount namespace, adds /proc, /dev, /sys and the configured
+// mounts, pivots into the new root and locks down the paths that would leak the host.
+#include <sched.h>
+#include <sys/socket.h>
+
+#include "handoff.hpp"
+#include "layers.hpp"
+#include "layout.hpp"
+#include "modrt/error.hpp"
+#include "modrt/plugin.hpp"
+#include "options.hpp"
+#include "workload.hpp"
+
+namespace modrt::fs {
+
+namespace {
+
+class FsStage final : public Stage {
+ public:
+  explicit FsStage(FsOptions options) : options_(std::move(options)) {}
+
+  void prepare(Context& ctx) override {
+    if (!(ctx.clone_flags & CLONE_NEWNS))
+      throw Error(
+          "the fs stage needs a mount namespace, or its mounts would land on the host: add "
+          "'mount' to the ns stage's namespaces");
+    layers_ = open_layers(ctx, options_);
+    // Made before the clone so the workload inherits its end: the detached mounts travel over it.
+    channel_ = socket_pair(SOCK_SEQPACKET);
+  }
+
+  void apply_host(Context& ctx) override {
+    channel_.second.reset();  // the workload's end; ours must not keep it open
+    std::vector<UniqueFd> mounts = make_host_mounts(ctx, options_, layers_);
+    send_fds(channel_.first.get(), mounts);
+    // The workload holds its own references now; the host keeps none of the container's mounts.
+    channel_.first.reset();
+    layers_ = HostLayers{};
+  }
+
+  void apply_workload(Context& ctx) override {
+    channel_.first.reset();  // modrt's end: without our copy, its death reads as end of file
+    size_t expected = host_mount_layout(options_, ctx.clone_flags).count();
+    std::vector<UniqueFd> mounts = receive_fds(channel_.second.get(), expected);
+    channel_.second.reset();
+    layers_ = HostLayers{};
+    build_container_root(ctx, options_, std::move(mounts));
+  }
+
+  void rollback(Context& ctx) noexcept override {
+    channel_ = FdPair{};
+    layers_ = HostLayers{};
+    // The container's mounts lived only in its mount namespace and went with it; what remains on
+    // the host is the ephemeral upper/work directory.
+    remove_ephemeral(ctx);
+  }
+
+ private:
+  FsOptions options_;
+  HostLayers layers_;
+  FdPair channel_;
+};
+
+std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {
+  return std::make_unique<FsStage>(parse_options(with, config));
+}
+
+constexpr OptionDoc kOptions[] = {
+    {"rootfs",
+     "directory with the container's root file system (required; relative to the config)"},
+    {"overlay",
+     "{lower: [dirs], upper: dir, work: dir}: overlayfs over rootfs; default ephemeral upper"},
+    {"readonly", "mount the root read-only (default false)"},
+    {"idmap", "auto|true|false: idmap the image under a user namespace (default auto)"},
+    {"mounts",
+     "[{type: bind|tmpfs, source, destination, readonly, recursive, propagation, size, mode}]"},
+    {"masked_paths", "paths covered by an empty read-only mount (default: runc's list)"},
+    {"readonly_paths", "paths remounted read-only (default: runc's list)"},
+    {nullptr, nullptr}};
+
+}  // namespace
+
+}  // namespace modrt::fs
+
+MODRT_PLUGIN(
+    {.api_version = modrt::kPluginApiVersion,
+     .name = "fs",
+     .version = "1.0",
+     .description = "root file system: rootfs or overlay, /proc /dev /sys, mounts, pivot_root",
+     .options = modrt::fs::kOptions,
+     .create = &modrt::fs::create});

@@ -1,0 +1,36 @@
+// Inside the workload: the steps that turn the mounts handed over by modrt into the container's
+// root. Each runs in the workload's mount namespace, as its root, before the user switch.
+#pragma once
+
+#include <vector>
+
+#include "modrt/context.hpp"
+#include "options.hpp"
+
+namespace modrt::fs {
+
+// The whole sequence, in order (see workload.cpp); host_mounts as make_host_mounts built them.
+void build_container_root(Context& ctx, const FsOptions& options,
+                          std::vector<UniqueFd> host_mounts);
+
+// dev.cpp: /dev as a tmpfs with the standard nodes, symlinks, /dev/pts, /dev/shm, /dev/mqueue.
+// host_devices: bind mounts of the host's nodes (under a user namespace), else empty.
+void mount_dev(Context& ctx, int root_fd, std::vector<UniqueFd> host_devices);
+
+// kernel_fs.cpp: a fresh /proc; /sys (fresh, or host_sys when valid); cgroup2 with a cgroup ns.
+void mount_proc(Context& ctx, int root_fd);
+void mount_sys(Context& ctx, int root_fd, UniqueFd host_sys);
+
+// user_mounts.cpp: the `mounts:` list; host_binds are the bind sources in config order.
+void mount_user_mounts(const FsOptions& options, int root_fd, std::vector<UniqueFd> host_binds);
+
+// container_files.cpp: ctx.container_files, each a bind of a file on a private tmpfs.
+void place_container_files(Context& ctx, int root_fd);
+
+// pivot_root.cpp: makes root_fd the process's "/" and detaches the old root.
+void enter_root(Context& ctx, int root_fd);
+
+// masked_paths.cpp: after enter_root. Read-only paths, then masked paths; missing ones skipped.
+void protect_paths(const FsOptions& options, int root_fd);
+
+}  // namespace modrt::fs
