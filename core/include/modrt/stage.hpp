@@ -10,7 +10,8 @@
 //
 // rollback runs for every stage whose prepare was entered (even if prepare threw), exactly once per
 // run, and also from `modrt delete/gc` on a fresh Stage with only the ledger of a dead run: it must
-// work from ctx.ledger(), be idempotent, never throw, and log what it could not undo.
+// work from ctx.ledger(), be idempotent, and log what it could not undo. It should not throw; if it
+// does, the core logs the error and still rolls back the stages before it.
 #pragma once
 
 #include "modrt/context.hpp"
@@ -42,7 +43,8 @@ class Stage {
   virtual void on_exit(Context&) noexcept {}
 
   // Host: undo everything this stage did, reverse order of acquisition, from the ledger.
-  virtual void rollback(Context&) noexcept {}
+  // (Not noexcept, so that a faulty plugin's throw is contained by the core, not std::terminate.)
+  virtual void rollback(Context&) {}
 
   // `modrt stats NAME`: (key, value) lines about a running container, from the ledger. Host side.
   virtual std::vector<std::pair<std::string, std::string>> stats(Context&) { return {}; }
