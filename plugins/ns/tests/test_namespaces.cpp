@@ -1,0 +1,1 @@
+#include "modrt_test.hpp"
