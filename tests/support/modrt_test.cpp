@@ -123,6 +123,10 @@ void Background::signal(int sig) const {
   ::kill(pid_, sig);
 }
 
+std::string Background::output() const {
+  return slurp(out_);
+}
+
 Result Background::wait(std::chrono::seconds timeout) {
   Result result;
   result.exit_code = wait_or_kill(pid_, timeout);

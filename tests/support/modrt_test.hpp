@@ -33,6 +33,8 @@ class Background {
   Background(const Background&) = delete;
   Background& operator=(const Background&) = delete;
   pid_t pid() const { return pid_; }
+  // What it wrote to stdout so far.
+  std::string output() const;
   // Sends sig to the process itself.
   void signal(int sig) const;
   // Waits for exit (SIGKILL after timeout), then returns exit code and output.
