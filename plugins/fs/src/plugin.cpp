@@ -4,6 +4,7 @@
 // mounts, pivots into the new root and locks down the paths that would leak the host.
 #include <sched.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "handoff.hpp"
 #include "layers.hpp"
@@ -16,6 +17,16 @@
 namespace modrt::fs {
 
 namespace {
+
+// In a new user namespace the workload still carries modrt's host ids, which the namespace does
+// not map: everything it created would belong to "nobody" (and a tmpfs it mounted would refuse to
+// create files at all, EOVERFLOW). Becoming the namespace's root makes mount points, /dev entries
+// and container files belong to the container's root; switch_user() later sets process.user.
+void become_namespace_root(const Context& ctx) {
+  if (!(ctx.clone_flags & CLONE_NEWUSER) || ctx.user_switched || ::geteuid() == 0) return;
+  if (::setresgid(0, 0, 0) < 0) throw_errno("become gid 0 of the user namespace");
+  if (::setresuid(0, 0, 0) < 0) throw_errno("become uid 0 of the user namespace");
+}
 
 class FsStage final : public Stage {
  public:
@@ -46,6 +57,7 @@ class FsStage final : public Stage {
     std::vector<UniqueFd> mounts = receive_fds(channel_.second.get(), expected);
     channel_.second.reset();
     layers_ = HostLayers{};
+    become_namespace_root(ctx);
     build_container_root(ctx, options_, std::move(mounts));
   }
 
