@@ -1,5 +1,14 @@
 # modrt_add_plugin(NAME SOURCES src... [LIBRARIES lib...])
-# Builds plugins/NAME as modrt_NAME.so next to every other plugin; only the entry point is visible.
+# Builds a plugin as modrt_NAME.so with only its entry point visible. Used by modrt's own plugins and,
+# through find_package(modrt), by third-party ones.
+include(GNUInstallDirs)
+if(NOT DEFINED MODRT_PLUGIN_OUTPUT_DIR)
+  set(MODRT_PLUGIN_OUTPUT_DIR ${CMAKE_BINARY_DIR}/lib/modrt)
+endif()
+if(NOT DEFINED MODRT_PLUGIN_INSTALL_DIR)
+  set(MODRT_PLUGIN_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/modrt)
+endif()
+
 function(modrt_add_plugin name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
   add_library(modrt_${name} MODULE ${ARG_SOURCES})
