@@ -18,15 +18,7 @@ namespace {
 
 std::vector<uint32_t> architectures_of(const Profile& profile) {
   if (!profile.architectures.empty()) return profile.architectures;
-  uint32_t native = ::seccomp_arch_native();
-  std::vector<uint32_t> archs{native};
-  if (native == SCMP_ARCH_X86_64) {
-    archs.push_back(SCMP_ARCH_X86);
-    archs.push_back(SCMP_ARCH_X32);
-  } else if (native == SCMP_ARCH_AARCH64) {
-    archs.push_back(SCMP_ARCH_ARM);
-  }
-  return archs;
+  return {::seccomp_arch_native()};
 }
 
 [[noreturn]] void refuse(const Rule& rule, const std::string& message) {

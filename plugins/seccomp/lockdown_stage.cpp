@@ -192,10 +192,10 @@ void LockdownStage::apply_workload(Context& ctx) {
 void LockdownStage::on_exit(Context& ctx) noexcept {
   if (!options_.profile || ctx.exit.exited || ctx.exit.code != SIGSYS) return;
   try {
+    // The core prints the reason with the exit code.
     ctx.exit.reason = fmt::format(
-        "killed by SIGSYS: it made a system call that seccomp profile '{}' kills or traps",
+        "was killed by SIGSYS: it made a system call that seccomp profile '{}' kills or traps",
         options_.profile->label);
-    ctx.log().warn("{}", ctx.exit.reason);
   } catch (...) {
   }
 }

@@ -39,10 +39,12 @@ std::optional<int> parse_errno(std::string_view text) {
 std::optional<uint64_t> parse_number(const std::string& text) {
   if (text.empty() || text[0] == '-' || text[0] == '+' || std::isspace(text[0]))
     return std::nullopt;
+  // YAML 1.2 writes octal as 0o17; C as 017.
+  std::string c_text = text.rfind("0o", 0) == 0 ? "0" + text.substr(2) : text;
   errno = 0;
   char* end = nullptr;
-  unsigned long long value = std::strtoull(text.c_str(), &end, 0);
-  if (errno != 0 || end != text.c_str() + text.size()) return std::nullopt;
+  unsigned long long value = std::strtoull(c_text.c_str(), &end, 0);
+  if (errno != 0 || end != c_text.c_str() + c_text.size()) return std::nullopt;
   return value;
 }
 
@@ -72,8 +74,9 @@ ArgCondition parse_condition(const ConfigNode& node) {
   auto number = [](const ConfigNode& n) {
     auto v = parse_number(n.as_string());
     if (!v)
-      n.fail(fmt::format("expected an unsigned 64-bit number (decimal or 0x hex), got '{}'",
-                         n.as_string()));
+      n.fail(
+          fmt::format("expected an unsigned 64-bit number (decimal, 0x hex or 0o octal), got '{}'",
+                      n.as_string()));
     return *v;
   };
   cond.value = number(node.require("value"));
@@ -141,6 +144,26 @@ uint32_t parse_architecture(const ConfigNode& node) {
     node.fail(fmt::format("unknown architecture '{}' (e.g. x86_64, x86, x32, aarch64, arm)",
                           node.as_string()));
   return token;
+}
+
+// libseccomp resolves overlapping rules its own way: the first rule without arguments wins over
+// every other rule of that call, even one whose arguments match. Refuse rule sets where that would
+// make a rule silently dead, so that the filter behaves as the rules read.
+void check_consistent(const std::vector<Rule>& rules) {
+  for (size_t i = 0; i < rules.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (rules[i].action == rules[j].action) continue;
+      if (rules[i].args.empty() == false && rules[j].args.empty() == false) continue;
+      for (const auto& name : rules[i].names) {
+        if (std::find(rules[j].names.begin(), rules[j].names.end(), name) == rules[j].names.end())
+          continue;
+        rules[i].source->fail(fmt::format(
+            "'{}' also has a rule with action {} ({}); a rule without args decides for every call "
+            "of it, so two rules for one system call need the same action unless both have args",
+            name, rules[j].action.to_string(), rules[j].source->path()));
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -232,6 +255,7 @@ void refine_profile(Profile& profile, const ConfigNode& block) {
   if (auto rules = block.find("rules")) {
     std::vector<Rule> parsed;
     for (const auto& item : rules->items()) parsed.push_back(parse_rule(item));
+    check_consistent(parsed);
     override_rules(profile, std::move(parsed));
   }
 }

@@ -59,8 +59,10 @@ struct Rule {
 struct Profile {
   std::string label;  // "default", "custom", or the profile file's path: for logs and errors
   Action default_action = Action::fail_with(EPERM);
-  // SCMP_ARCH_* tokens. Empty: the native architecture and the compat ABIs the kernel runs next to
-  // it (x86 and x32 on x86_64, arm on aarch64), so a 32-bit binary cannot walk around the filter.
+  // SCMP_ARCH_* tokens. Empty: the native architecture only. A system call through another ABI
+  // the kernel offers (x86's int 0x80 or x32 on x86_64) then kills the process: it cannot walk
+  // around the filter, and 32-bit programs do not run. Listing x86 and x32 lets them run under the
+  // same rules, at about twenty times the compile cost (measured: 1.5 ms vs 25 ms).
   std::vector<uint32_t> architectures;
   std::vector<Rule> rules;
 };
