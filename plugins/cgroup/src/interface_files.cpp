@@ -1,5 +1,7 @@
 #include "interface_files.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace modrt::cgroup {
@@ -15,9 +17,12 @@ std::string v1_value(uint64_t v) {
 
 }  // namespace
 
+// Proportional, so that the defaults meet (weight 100 = 1024 shares); shares 2..262144.
 uint64_t weight_to_shares(uint64_t weight) {
-  return 2 + ((weight - 1) * 262142) / 9999;
+  return std::clamp<uint64_t>(weight * 1024 / 100, 2, 262144);
 }
+// Range to range (1..10000 onto 10..1000), runc's mapping inverted.
+// Range onto range (1..10000 onto 10..1000): runc's mapping, inverted.
 uint64_t weight_to_blkio(uint64_t weight) {
   return 10 + ((weight - 1) * 990) / 9999;
 }

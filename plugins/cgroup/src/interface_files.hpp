@@ -21,8 +21,7 @@ struct FileWrite {
 std::vector<FileWrite> v2_files(const Resources& r);
 std::vector<FileWrite> v1_files(const Resources& r);
 
-// cgroup v2 weight (1..10000) to v1 cpu.shares (2..262144) and blkio.weight (10..1000), the
-// conversions runc and crun use in the other direction, inverted.
+// cgroup v2 weight (1..10000) to v1 cpu.shares (2..262144) and blkio.weight (10..1000).
 uint64_t weight_to_shares(uint64_t weight);
 uint64_t weight_to_blkio(uint64_t weight);
 

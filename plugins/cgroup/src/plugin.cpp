@@ -42,7 +42,7 @@ class CgroupStage final : public Stage {
   void apply_host(Context& ctx) override {
     std::string pid = std::to_string(ctx.pid);
     for (const auto& c : cgroups_) {
-      if (c.version == Version::v2 && in_v2_cgroup(ctx.pid, c)) continue;
+      if (c.version == Version::v2) continue;  // the core cloned it straight in
       // v1 has no clone-into: move the workload while it waits at the sync point, before it runs
       // anything of its own, so all it will ever do is accounted and limited.
       with_context(fmt::format("move pid {} into cgroup '{}'", pid, c.path.string()),
@@ -64,24 +64,6 @@ class CgroupStage final : public Stage {
   }
 
  private:
-  // The workload's v2 cgroup, as seen from the host. Normally the core already cloned it there.
-  static bool in_v2_cgroup(pid_t pid, const LiveCgroup& c) {
-    std::string text;
-    try {
-      text = read_file(fmt::format("/proc/{}/cgroup", pid));
-    } catch (const Error&) {
-      return false;
-    }
-    for (auto line : split(text, '\n')) {
-      if (line.substr(0, 3) != "0::") continue;
-      std::string rel(line.substr(3));
-      std::string want = c.path.string();
-      return want.size() >= rel.size() &&
-             want.compare(want.size() - rel.size(), rel.size(), rel) == 0 && rel.size() > 1;
-    }
-    return false;
-  }
-
   Options options_;
   Plan plan_;
   std::vector<LiveCgroup> cgroups_;

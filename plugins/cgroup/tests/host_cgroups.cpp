@@ -1,0 +1,61 @@
+#include "host_cgroups.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace modrt::cgroup::test {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, sep);) out.push_back(item);
+  return out;
+}
+
+std::vector<std::string> lines_of(const char* path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> own_cgroup_dir(const std::string& controller) {
+  std::optional<std::string> own;
+  for (const auto& line : lines_of("/proc/self/cgroup")) {
+    auto parts = split(line, ':');
+    if (parts.size() < 3) continue;
+    auto names = split(parts[1], ',');
+    bool match = controller.empty() ? parts[1].empty() : false;
+    for (const auto& n : names) match = match || n == controller;
+    if (match) own = line.substr(parts[0].size() + parts[1].size() + 2);
+  }
+  if (!own) return std::nullopt;
+  for (const auto& line : lines_of("/proc/self/mountinfo")) {
+    auto sep = line.find(" - ");
+    if (sep == std::string::npos) continue;
+    auto left = split(line.substr(0, sep), ' ');
+    auto right = split(line.substr(sep + 3), ' ');
+    if (left.size() < 5 || right.size() < 3 || left[3] != "/") continue;
+    bool match = false;
+    if (controller.empty()) {
+      match = right[0] == "cgroup2";
+    } else if (right[0] == "cgroup") {
+      for (const auto& opt : split(right[2], ',')) match = match || opt == controller;
+    }
+    if (match) return left[4] + (*own == "/" ? "" : *own);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> container_cgroup_dir(const std::string& controller, const std::string& name) {
+  auto own = own_cgroup_dir(controller);
+  if (!own) return std::nullopt;
+  return *own + "/modrt/" + name;
+}
+
+}  // namespace modrt::cgroup::test

@@ -1,0 +1,233 @@
+// The cgroup stage on this real (hybrid) host: limits hold, an OOM death is reported as 137, and
+// whatever happens, no cgroup or process of the container is left. Configs use only the ns and
+// cgroup stages, so the workload is a host binary (cgroup_workload, /bin/sh) in its own namespaces.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "host_cgroups.hpp"
+#include "modrt_test.hpp"
+
+namespace modrt::cgroup::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using modrt::test::Result;
+
+const std::string kWorkload = CGROUP_WORKLOAD;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+uint64_t field_of(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  for (std::string key; in >> key;) {
+    uint64_t v = 0;
+    if (!(in >> v)) return 0;
+    if (key == name) return v;
+  }
+  return 0;
+}
+
+class CgroupTest : public modrt::test::HostLeakTest {
+ protected:
+  void SetUp() override {
+    HostLeakTest::SetUp();
+    name_ = modrt::test::unique_name("cg");
+  }
+
+  // A config of ns + cgroup (+ extra stages), the cgroup stage's `with:` given as YAML flow text.
+  std::string config(const std::string& cgroup_with, const std::string& extra_stages = "",
+                     const std::string& namespaces = "[pid, mount, ipc, uts]") {
+    return dir.write(name_ + ".yaml", "name: " + name_ +
+                                          "\nprocess:\n  args: [/bin/true]\n  env: [PATH=/usr/bin:/bin]\n"
+                                          "stages:\n  - plugin: ns\n    with: {namespaces: " +
+                                          namespaces + "}\n  - plugin: cgroup\n    with: " + cgroup_with + "\n" +
+                                          extra_stages);
+  }
+
+  Result run(const std::string& cfg, const std::vector<std::string>& cmd,
+             const std::vector<std::string>& flags = {}) {
+    std::vector<std::string> args = flags;
+    for (const char* a : {"run", "-c"}) args.push_back(a);
+    args.push_back(cfg);
+    args.push_back("--");
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    return modrt.run(args, 90s);
+  }
+
+  std::vector<std::string> background_argv(const std::string& cfg, const std::vector<std::string>& cmd) {
+    std::vector<std::string> args{"run", "-c", cfg, "--"};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    return modrt.argv(args);
+  }
+
+  // No directory of this container in any hierarchy, and the shared modrt/ parent gone with it.
+  void expect_no_cgroups_left() {
+    for (const char* c : {"", "memory", "pids", "cpu", "cpuacct", "freezer", "cpuset", "blkio"}) {
+      auto dir = container_cgroup_dir(c, name_);
+      if (dir) EXPECT_FALSE(fs::exists(*dir)) << *dir << " survived";
+    }
+  }
+
+  std::string name_;
+};
+
+TEST_F(CgroupTest, MemoryMaxOomKillsTheWorkloadAndModrtExits137) {
+  Result r = run(config("{memory.max: 32M}"), {kWorkload, "alloc", "64"});
+  EXPECT_EQ(r.exit_code, 137) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("OOM killer"));
+  EXPECT_THAT(r.err, HasSubstr("memory.max 32.0M"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("allocated")));
+  expect_no_cgroups_left();
+}
+
+TEST_F(CgroupTest, WithinMemoryMaxTheWorkloadRunsNormally) {
+  Result r = run(config("{memory.max: 32M}"), {kWorkload, "alloc", "8"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("allocated 8 MiB"));
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("OOM")));
+}
+
+TEST_F(CgroupTest, PidsMaxCapsAForkLoopAndTheContainerStillExitsCleanly) {
+  Result r = run(config("{pids.max: 16}"), {kWorkload, "fork", "40", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  int ok = -1, failed = -1;
+  ASSERT_EQ(std::sscanf(r.out.c_str(), "forked %d failed %d", &ok, &failed), 2) << r.out;
+  EXPECT_LE(ok + 1, 16) << "the workload and its children are tasks of the cgroup";
+  EXPECT_GT(failed, 0);
+  expect_no_cgroups_left();
+}
+
+TEST_F(CgroupTest, WithoutPidsMaxTheSameLoopForksEveryChild) {
+  Result r = run(config("{}"), {kWorkload, "fork", "40", "1"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("forked 40 failed 0"));
+}
+
+TEST_F(CgroupTest, CpuMax20PercentHoldsABusyLoopUnder25PercentOfACpu) {
+  modrt::test::Background bg(background_argv(config("{cpu.max: '20%'}"), {kWorkload, "spin", "6"}));
+  // The v2 cgroup always exists here (accounting and cgroup.kill); its cpu.stat counts the CPU
+  // time the workload really got, whatever the wall clock did.
+  auto v2 = container_cgroup_dir("", name_);
+  auto cpu_v1 = container_cgroup_dir("cpu", name_);
+  ASSERT_TRUE(v2 && cpu_v1);
+  std::string stat = *v2 + "/cpu.stat";
+  ASSERT_TRUE(modrt::test::wait_until([&] { return field_of(slurp(stat), "usage_usec") > 0; }))
+      << "workload never ran in " << *v2;
+  EXPECT_EQ(slurp(*cpu_v1 + "/cpu.cfs_quota_us"), "20000\n");
+  uint64_t u0 = field_of(slurp(stat), "usage_usec");
+  auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(2s);
+  uint64_t u1 = field_of(slurp(stat), "usage_usec");
+  auto elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  double share = static_cast<double>(u1 - u0) / static_cast<double>(elapsed_us.count());
+  EXPECT_LE(share, 0.25);
+  EXPECT_GE(share, 0.05) << "the loop should have been running";
+  EXPECT_GT(field_of(slurp(*cpu_v1 + "/cpu.stat"), "nr_throttled"), 0u);
+  Result r = bg.wait(30s);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  expect_no_cgroups_left();
+}
+
+TEST_F(CgroupTest, HugetlbThroughV2WhileMemoryAndPidsGoThroughV1) {
+  auto v2 = container_cgroup_dir("", name_);
+  ASSERT_TRUE(v2);
+  Result r = run(config("{hugetlb.2MB.max: 4M, memory.max: 64M, pids.max: 32}"),
+                 {"/bin/sh", "-c", "cat /proc/self/cgroup " + *v2 + "/hugetlb.2MB.max"},
+                 {"--log-level", "info"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("controller hugetlb: cgroup v2"));
+  EXPECT_THAT(r.err, HasSubstr("controller memory: cgroup v1"));
+  EXPECT_THAT(r.err, HasSubstr("controller pids: cgroup v1"));
+  EXPECT_THAT(r.out, HasSubstr("4194304"));  // the limit, read inside the container
+  EXPECT_THAT(r.out, HasSubstr("0::/modrt/" + name_ + "\n"));
+  EXPECT_THAT(r.out, ::testing::MatchesRegex("(.|\n)*:memory:/.*/modrt/" + name_ + "\n(.|\n)*"));
+  EXPECT_THAT(r.out, HasSubstr(":pids:/modrt/" + name_ + "\n"));
+  expect_no_cgroups_left();
+  // The unified root delegates nothing by default: what modrt enabled there is off again.
+  auto root = own_cgroup_dir("");
+  if (root) EXPECT_THAT(slurp(*root + "/cgroup.subtree_control"), ::testing::Not(HasSubstr("hugetlb")));
+}
+
+TEST_F(CgroupTest, LeftoverProcessesAreKilledWhenTheWorkloadExits) {
+  // No pid namespace: the background sleep would outlive its parent if the cgroup did not end it.
+  std::string marker = "cg-leftover-" + name_;
+  Result r = run(config("{}", "", "[mount]"), {"/bin/sh", "-c", "exec -a " + marker + " sleep 60 & echo started"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("started"));
+  expect_no_cgroups_left();
+}
+
+TEST_F(CgroupTest, DriverV1KillsLeftoversWithTheFreezer) {
+  Result r = run(config("{driver: v1, memory.max: 64M}", "", "[mount]"),
+                 {"/bin/sh", "-c", "sleep 60 & sleep 60 & cat /proc/self/cgroup"}, {"--log-level", "info"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(":freezer:/modrt/" + name_));
+  EXPECT_THAT(r.out, HasSubstr("0::/\n"));  // driver v1: no v2 cgroup
+  expect_no_cgroups_left();
+}
+
+class FailureInALaterStage : public CgroupTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(FailureInALaterStage, LeavesNoCgroupAndNoProcess) {
+  std::string fault = "  - plugin: fault1\n    with: {fail_at: " + std::string(GetParam()) + "}\n";
+  Result r = run(config("{memory.max: 32M, pids.max: 16, hugetlb.2MB.max: 2M}", fault), {"/bin/sleep", "60"});
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("on purpose"));
+  expect_no_cgroups_left();
+}
+
+INSTANTIATE_TEST_SUITE_P(Phases, FailureInALaterStage, ::testing::Values("prepare", "apply_host", "apply_workload"));
+
+TEST_F(CgroupTest, StatsOfARunningContainer) {
+  modrt::test::Background bg(background_argv(config("{memory.max: 64M}"), {kWorkload, "fork", "3", "3"}));
+  auto pids = container_cgroup_dir("pids", name_);
+  ASSERT_TRUE(pids);
+  ASSERT_TRUE(modrt::test::wait_until([&] { return slurp(*pids + "/pids.current") == "4\n"; }));
+  Result s = modrt.run({"stats", name_});
+  EXPECT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_THAT(s.out, HasSubstr("cgroup.pids.current: 4"));
+  EXPECT_THAT(s.out, HasSubstr("cgroup.memory.current: "));
+  EXPECT_THAT(s.out, HasSubstr("cgroup.memory.peak: "));
+  EXPECT_THAT(s.out, HasSubstr("cgroup.cpu.usage_usec: "));
+  EXPECT_EQ(bg.wait(30s).exit_code, 0);
+}
+
+// Bad input never touches the host: `modrt validate` refuses it with the key and a reason.
+struct BadInput {
+  const char* with;
+  const char* message;
+};
+class BadInputAtValidate : public CgroupTest, public ::testing::WithParamInterface<BadInput> {};
+
+TEST_P(BadInputAtValidate, IsAConfigError) {
+  Result r = modrt.run({"validate", "-c", config(GetParam().with)});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr(GetParam().message));
+  EXPECT_THAT(r.err, HasSubstr(name_ + ".yaml:"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BadInputAtValidate,
+    ::testing::Values(BadInput{"{memory.maxx: 64M}", "memory.max"}, BadInput{"{memory.max: 64MB5}", "not a size"},
+                      BadInput{"{cpuset.cpus: '0-4095'}", "is not online on this host"},
+                      BadInput{"{driver: v2, memory.max: 64M}", "driver v2"},
+                      BadInput{"{io.weight: 100, driver: v2}", "needs the io controller"},
+                      BadInput{"{cpu.max: 'fast'}", "not a CPU share"}));
+
+}  // namespace
+}  // namespace modrt::cgroup::test
