@@ -1,23 +1,22 @@
 // The net stage: gives the workload its network (none / host / bridge / join) and takes it back.
 //
-//   prepare     (host)  check the host, lease the address, claim published ports, ensure the
-//   bridge,
-//                       add this container's nft elements, queue resolv.conf + hosts for the fs
-//                       stage
-//   apply_host  (host)  veth pair with its peer born in the workload's netns; addresses, routes, lo
-//   apply_workload      mode join only: setns into the given netns
-//   rollback    (host)  from the ledger alone: veth, nft elements, ports, lease, then the bridge
-//   and
-//                       the table when modrt made them and nobody uses them any more
+//   prepare         host  check the host, lease the address, claim published ports, ensure the
+//                         bridge, queue resolv.conf + hosts for the fs stage
+//   apply_host      host  in parallel: this container's nft elements; the veth pair with its peer
+//                         born in the workload's netns; then addresses, routes and lo inside it
+//   apply_workload  child mode join only: setns into the given netns
+//   rollback        host  from the ledger alone: veth, nft elements, ports, lease, then the bridge
+//                         and the table when modrt made them and nobody uses them any more
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <future>
 #include <memory>
 #include <thread>
 
@@ -73,7 +72,8 @@ std::pair<std::string, std::string> split_pair(const std::string& value) {
 
 bool workload_known_dead(const Context& ctx) {
   if (ctx.pidfd < 0) return false;
-  return ::pidfd_send_signal(ctx.pidfd, 0, nullptr, 0) < 0 && errno == ESRCH;
+  // glibc's sys/pidfd.h lacks C linkage for C++ in this release: call the syscall directly.
+  return ::syscall(SYS_pidfd_send_signal, ctx.pidfd, 0, nullptr, 0) < 0 && errno == ESRCH;
 }
 
 // Turns forwarding on when it is off, remembering that modrt did (the last user turns it back off).
@@ -115,6 +115,17 @@ class NetStage final : public Stage {
   void apply_host(Context& ctx) override {
     if (o_.mode != Mode::bridge && o_.mode != Mode::none) return;
     UniqueFd netns = open_namespace(ctx.pid, "net");
+    // Three independent pieces of work run side by side (the workload exists, so threads are safe
+    // now): this container's nft elements on the host, a netlink socket inside the workload's netns
+    // (a thread of its own must join the netns to make it), and the veth pair.
+    std::future<void> firewall;
+    if (!elements_.empty())
+      firewall = std::async(std::launch::async, [this, dir = net_dir(ctx)] { publish(dir); });
+    std::future<netlink::Socket> inside_future = std::async(std::launch::async, [fd = netns.get()] {
+      netlink::Socket sock = netlink::Socket::open_in(fd);
+      loopback_up(sock.get());
+      return sock;
+    });
     if (o_.mode == Mode::bridge) {
       VethSpec spec{.host_name = veth_,
                     .bridge_ifindex = bridge_ifindex_,
@@ -123,26 +134,28 @@ class NetStage final : public Stage {
                     .peer_name = o_.interface,
                     .mtu = o_.mtu,
                     .mac = o_.mac};
-      with_context(fmt::format("stage '{}'", ctx.stage_name()),
-                   [&] { create_veth(host_.get(), spec); });
+      create_veth(host_.get(), spec);
     }
     // The socket pins the netns while it lives: it is closed at the end of this scope, so the netns
     // (and the veth with it) goes away as soon as the workload does.
-    netlink::Socket inside = netlink::Socket::open_in(netns.get());
-    with_context(fmt::format("configure the netns of pid {}", ctx.pid), [&] {
-      if (o_.mode == Mode::none) return loopback_up(inside.get());
-      InsideSpec spec{.ifname = o_.interface,
-                      .address = fmt::format("{}/{}", address_.str(), o_.subnet.prefix),
-                      .gateway = o_.gateway.str(),
-                      .address6 = {},
-                      .gateway6 = {}};
-      if (o_.subnet6) {
-        spec.address6 = fmt::format("{}/{}", o_.subnet6->host(o_.subnet.index_of(address_)).str(),
-                                    o_.subnet6->prefix);
-        spec.gateway6 = o_.subnet6->host(1).str();
-      }
-      configure_inside(inside.get(), spec);
-    });
+    netlink::Socket inside = with_context(fmt::format("configure the netns of pid {}", ctx.pid),
+                                          [&] { return inside_future.get(); });
+    if (o_.mode == Mode::bridge) {
+      with_context(fmt::format("configure the netns of pid {}", ctx.pid), [&] {
+        InsideSpec spec{.ifname = o_.interface,
+                        .address = fmt::format("{}/{}", address_.str(), o_.subnet.prefix),
+                        .gateway = o_.gateway.str(),
+                        .address6 = {},
+                        .gateway6 = {}};
+        if (o_.subnet6) {
+          spec.address6 = fmt::format("{}/{}", o_.subnet6->host(o_.subnet.index_of(address_)).str(),
+                                      o_.subnet6->prefix);
+          spec.gateway6 = o_.subnet6->host(1).str();
+        }
+        configure_inside(inside.get(), spec);
+      });
+    }
+    if (firewall.valid()) firewall.get();
     host_ = netlink::Socket();
   }
 
@@ -241,22 +254,24 @@ class NetStage final : public Stage {
       state.set_marker(bridge_marker(o_.bridge), marker);
     }
 
-    if (o_.nat || !o_.ports.empty()) publish(ctx, state);
+    if (o_.nat || !o_.ports.empty()) {
+      if (o_.nat) {
+        elements_.push_back(masq_element(address_));
+        if (o_.subnet6)
+          elements_.push_back(masq6_element(o_.subnet6->host(o_.subnet.index_of(address_))));
+      }
+      for (const auto& port : o_.ports) elements_.push_back(port_element(port, address_));
+      // Recorded now, added in apply_host (in parallel with the veth); rollback tolerates absence.
+      for (const auto& e : elements_) ledger.record(kNftElement, e);
+    }
     queue_files(ctx, address_.str());
   }
 
-  void publish(Context& ctx, NetState& state) {
-    std::vector<std::string> elements;
-    if (o_.nat) {
-      elements.push_back(masq_element(address_));
-      if (o_.subnet6)
-        elements.push_back(masq6_element(o_.subnet6->host(o_.subnet.index_of(address_))));
-    }
-    for (const auto& port : o_.ports) elements.push_back(port_element(port, address_));
-    for (const auto& e : elements) ctx.ledger().record(kNftElement, e);
-
+  // Runs on a thread of apply_host: touches no Context, takes the shared-state lock itself.
+  void publish(const fs::path& dir) {
+    NetState state(dir);
     Nft nft;
-    std::string add = add_elements(elements);
+    std::string add = add_elements(elements_);
     if (!state.marker(kTableMarker)) {
       try {
         nft.run(table_commands() + add, "create table inet modrt");
@@ -388,6 +403,7 @@ class NetStage final : public Stage {
   std::string veth_;
   Ipv4 address_;
   int bridge_ifindex_ = 0;
+  std::vector<std::string> elements_;  // this container's nft elements (nat.hpp)
   UniqueFd join_fd_;
 };
 

@@ -32,7 +32,8 @@ void create_veth(nl_sock* host, const VethSpec& spec) {
   netlink::Object<rtnl_link> peer(rtnl_link_veth_get_peer(veth.get()));
   rtnl_link_set_name(peer.get(), spec.peer_name.c_str());
   rtnl_link_set_mtu(peer.get(), spec.mtu);
-  rtnl_link_set_flags(peer.get(), IFF_UP);
+  // No IFF_UP on the peer here: the kernel opens it before the pair is linked (ENOTCONN). It is set
+  // up from inside the netns, together with its address.
   // IFLA_NET_NS_FD on the peer: the kernel creates it in the workload's netns right away.
   rtnl_link_set_ns_fd(peer.get(), spec.netns_fd);
   netlink::Addr mac;
@@ -55,6 +56,7 @@ void configure_inside(nl_sock* inside, const InsideSpec& spec) {
   if (!link)
     throw Error(fmt::format("interface '{}' is missing in the workload's netns", spec.ifname),
                 ENODEV);
+  set_link_up(inside, link->ifindex, spec.ifname);
   add_address(inside, link->ifindex, spec.address, spec.ifname);
   add_default_route(inside, link->ifindex, spec.gateway, spec.ifname);
   if (!spec.address6.empty()) {

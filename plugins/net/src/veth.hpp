@@ -22,7 +22,7 @@ struct VethSpec {
 };
 
 // One RTM_NEWLINK: the host end created up and enslaved to the bridge, the peer created directly in
-// the target netns, named and up. Creating the peer in place costs ~0.5 ms; creating it on the host
+// the target netns and named (brought up from inside, see configure_inside). Creating the peer in place costs ~0.5 ms; creating it on the host
 // and moving it costs ~16 ms, nearly all of it the kernel waiting for the move (synchronize_net).
 void create_veth(nl_sock* host, const VethSpec& spec);
 
@@ -34,7 +34,7 @@ struct InsideSpec {
   std::string gateway6;
 };
 
-// Through a socket bound to the workload's netns: lo up, the addresses, the default routes.
+// Through a socket bound to the workload's netns: lo and the peer up, addresses, default routes.
 void configure_inside(nl_sock* inside, const InsideSpec& spec);
 // lo up only (mode none).
 void loopback_up(nl_sock* inside);
