@@ -130,4 +130,8 @@ Result FsTest::run_config(const std::string& yaml, const std::vector<std::string
   return modrt.run(args);
 }
 
+// Every TEST_P of FsVariantTest, whichever file holds it, runs as root and in a user namespace.
+INSTANTIATE_TEST_SUITE_P(Variants, FsVariantTest, ::testing::Values(Variant::root, Variant::userns),
+                         variant_name);
+
 }  // namespace modrt::test::fs

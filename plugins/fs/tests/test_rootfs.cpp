@@ -169,8 +169,5 @@ TEST_F(FsTest, WithoutAMountNamespaceTheConfigIsRefused) {
   EXPECT_NE(v.err.find("needs the mount namespace"), std::string::npos) << v.err;
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, FsVariantTest, ::testing::Values(Variant::root, Variant::userns),
-                         variant_name);
-
 }  // namespace
 }  // namespace modrt::test::fs
