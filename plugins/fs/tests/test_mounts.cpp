@@ -1,0 +1,122 @@
+// The `mounts:` list: bind mounts (read-only, read-write, single files, propagation) and tmpfs
+// (size, mode), each with its failure case; and a read-only root that only tmpfs mounts relieve.
+#include <fstream>
+#include <sstream>
+
+#include "fs_test.hpp"
+
+namespace modrt::test::fs {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+std::string slurp(const stdfs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string both(const Result& r) {
+  return r.out + r.err;
+}
+
+TEST_P(FsVariantTest, BindMountReadOnlyRefusesWritesReadWriteReachesTheHost) {
+  stdfs::path ro = dir / "ro", rw = dir / "rw";
+  stdfs::create_directories(ro);
+  stdfs::create_directories(rw);
+  std::ofstream(ro / "kept") << "original\n";
+  ::chmod(rw.c_str(), 0777);  // writable by the user namespace's root too
+  std::string name = unique_name("fsbind");
+  Result r = run_config(config(name,
+                               "cat /data/ro/kept; (echo x > /data/ro/kept) 2>&1; "
+                               "(echo y > /data/ro/new) 2>&1; echo hello > /data/rw/out && "
+                               "echo rw-ok; grep ' /data/ro ' /proc/self/mountinfo | cut -d' ' -f6",
+                               "{rootfs: " + busybox_rootfs() +
+                                   ", overlay: {}, mounts: [{type: bind, source: " + ro.string() +
+                                   ", destination: /data/ro, readonly: true}, {type: bind, "
+                                   "source: " +
+                                   rw.string() + ", destination: /data/rw}]}",
+                               GetParam()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("original\n"), std::string::npos);
+  EXPECT_EQ(lines_with(both(r), "Read-only file system").size(), 2u) << both(r);
+  EXPECT_EQ(slurp(ro / "kept"), "original\n");
+  EXPECT_FALSE(stdfs::exists(ro / "new"));
+  EXPECT_NE(r.out.find("rw-ok"), std::string::npos) << both(r);
+  EXPECT_EQ(slurp(rw / "out"), "hello\n");
+  EXPECT_NE(r.out.find("ro,"), std::string::npos) << r.out;
+}
+
+TEST_F(FsTest, BindMountOfAFileCreatesItsDestination) {
+  std::string src = dir.write("motd", "bound file\n");
+  std::string name = unique_name("fsfile");
+  Result r = run_config(config(name, "cat /opt/conf/motd; [ -d /opt/conf ] && echo dir-made",
+                               "{rootfs: " + busybox_rootfs() +
+                                   ", overlay: {}, mounts: [{type: bind, source: " + src +
+                                   ", destination: /opt/conf/motd, readonly: true}]}"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "bound file\ndir-made\n");
+  EXPECT_FALSE(stdfs::exists(stdfs::path(busybox_rootfs()) / "opt")) << "wrote into the lower";
+}
+
+TEST_F(FsTest, BindMountPropagation) {
+  stdfs::path src = dir / "shared";
+  stdfs::create_directories(src);
+  std::string name = unique_name("fsprop");
+  Result r = run_config(config(name, "grep -E ' /(a|b) ' /proc/self/mountinfo | cut -d' ' -f5,7",
+                               "{rootfs: " + busybox_rootfs() +
+                                   ", overlay: {}, mounts: [{type: bind, source: " + src.string() +
+                                   ", destination: /a, propagation: shared}, {type: bind, "
+                                   "source: " +
+                                   src.string() + ", destination: /b}]}"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("/a shared:"), std::string::npos) << r.out;
+  auto b = lines_with(r.out, "/b ");
+  ASSERT_EQ(b.size(), 1u) << r.out;
+  EXPECT_EQ(b[0].find("shared:"), std::string::npos) << "private is the default: " << b[0];
+}
+
+TEST_P(FsVariantTest, TmpfsSizeAndModeAreEnforced) {
+  std::string name = unique_name("fstmp");
+  Result r = run_config(
+      config(name,
+             "stat -c 'mode=%a' /scratch; dd if=/dev/zero of=/scratch/small bs=1024 count=512 "
+             "2>/dev/null && echo small-ok; (dd if=/dev/zero of=/scratch/big bs=1024 count=2048) "
+             "2>&1; df -k /scratch | tail -1",
+             "{rootfs: " + busybox_rootfs() +
+                 ", mounts: [{type: tmpfs, destination: /scratch, size: 1M, mode: 1770}]}",
+             GetParam()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("mode=1770"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("small-ok"), std::string::npos) << r.out;
+  EXPECT_NE(both(r).find("No space left on device"), std::string::npos) << both(r);
+  EXPECT_NE(r.out.find(" 1024 "), std::string::npos) << r.out;  // df: 1024 1K-blocks
+}
+
+TEST_P(FsVariantTest, ReadonlyRootRefusesWritesOutsideTmpfsMounts) {
+  std::string name = unique_name("fsro");
+  Result r = run_config(
+      config(name,
+             "(touch /new) 2>&1; (echo x >> /etc/passwd) 2>&1; touch /tmp/ok && echo tmp-ok; "
+             "touch /dev/shm/ok && echo shm-ok; grep ' / / ' /proc/self/mountinfo | cut -d' ' -f6",
+             "{rootfs: " + busybox_rootfs() +
+                 ", overlay: {}, readonly: true, mounts: [{type: tmpfs, destination: /tmp}]}",
+             GetParam()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(lines_with(both(r), "Read-only file system").size(), 2u) << both(r);
+  EXPECT_NE(r.out.find("tmp-ok"), std::string::npos) << both(r);
+  EXPECT_NE(r.out.find("shm-ok"), std::string::npos) << both(r);
+  EXPECT_NE(r.out.find("\nro,"), std::string::npos) << r.out;
+}
+
+TEST_F(FsTest, WritableRootIsTheDefault) {
+  // The failure case beside the read-only root: without `readonly`, the same write works.
+  Result r = run_config(config(unique_name("fsrw"), "touch /new && echo root-rw",
+                               "{rootfs: " + busybox_rootfs() + ", overlay: {}}"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "root-rw\n");
+}
+
+}  // namespace
+}  // namespace modrt::test::fs
