@@ -57,8 +57,10 @@ std::string table_commands() {
   return fmt::format(
       "create table inet {0}\n"
       "add map inet {0} ports4 {{ type inet_proto . inet_service : ipv4_addr . inet_service ; }}\n"
-      "add set inet {0} masq4 {{ type ipv4_addr ; }}\n"
-      "add set inet {0} masq6 {{ type ipv6_addr ; }}\n"
+      "add set inet {0} masq4 {{ type ipv4_addr ; flags interval ; }}\n"
+      "add set inet {0} masq6 {{ type ipv6_addr ; flags interval ; }}\n"
+      "add set inet {0} nonat4 {{ type ipv4_addr ; }}\n"
+      "add set inet {0} nonat6 {{ type ipv6_addr ; }}\n"
       "add chain inet {0} prerouting {{ type nat hook prerouting priority -100 ; policy accept ; "
       "}}\n"
       "add chain inet {0} output {{ type nat hook output priority -100 ; policy accept ; }}\n"
@@ -68,6 +70,8 @@ std::string table_commands() {
       "dnat ip to meta l4proto . th dport map @ports4\n"
       "add rule inet {0} output meta nfproto ipv4 fib daddr type local "
       "dnat ip to meta l4proto . th dport map @ports4\n"
+      "add rule inet {0} postrouting ip saddr @nonat4 return\n"
+      "add rule inet {0} postrouting ip6 saddr @nonat6 return\n"
       "add rule inet {0} postrouting ip saddr @masq4 masquerade\n"
       "add rule inet {0} postrouting ip6 saddr @masq6 masquerade\n",
       kNftTable);
@@ -95,12 +99,20 @@ std::string delete_elements(const std::vector<std::string>& elements) {
   return out;
 }
 
-std::string masq_element(Ipv4 address) {
-  return "masq4 " + address.str();
+std::string masq_element(const Cidr4& subnet) {
+  return "masq4 " + subnet.str();
 }
 
-std::string masq6_element(const Ipv6& address) {
-  return "masq6 " + address.str();
+std::string masq6_element(const Cidr6& subnet) {
+  return "masq6 " + subnet.str();
+}
+
+std::string nonat_element(Ipv4 address) {
+  return "nonat4 " + address.str();
+}
+
+std::string nonat6_element(const Ipv6& address) {
+  return "nonat6 " + address.str();
 }
 
 std::string port_element(const PortMapping& port, Ipv4 address) {

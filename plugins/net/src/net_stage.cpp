@@ -18,6 +18,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -55,6 +56,16 @@ constexpr const char* kForwardMarker = "ip-forward";
 constexpr const char* kForward6Marker = "ip6-forward";
 std::string bridge_marker(const std::string& bridge) {
   return "bridge-" + bridge;
+}
+// The bridge's masquerade elements (one per line), removed with its last lease.
+std::string masq_marker(const std::string& bridge) {
+  return "masq-" + bridge;
+}
+
+std::string join_lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += item + "\n";
+  return out;
 }
 
 constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
@@ -148,8 +159,7 @@ class NetStage final : public Stage {
                         .address6 = {},
                         .gateway6 = {}};
         if (o_.subnet6) {
-          spec.address6 = fmt::format("{}/{}", o_.subnet6->host(o_.subnet.index_of(address_)).str(),
-                                      o_.subnet6->prefix);
+          spec.address6 = fmt::format("{}/{}", address6().str(), o_.subnet6->prefix);
           spec.gateway6 = o_.subnet6->host(1).str();
         }
         configure_inside(inside.get(), spec);
@@ -254,15 +264,26 @@ class NetStage final : public Stage {
       state.set_marker(bridge_marker(o_.bridge), marker);
     }
 
+    if (!o_.nat) {
+      elements_.push_back(nonat_element(address_));
+      if (o_.subnet6) elements_.push_back(nonat6_element(address6()));
+    }
+    for (const auto& port : o_.ports) elements_.push_back(port_element(port, address_));
+    // Recorded now, added in apply_host (beside the veth); rollback tolerates their absence.
+    for (const auto& e : elements_) ledger.record(kNftElement, e);
+
+    std::string masq = masq_marker(o_.bridge);
+    if (o_.nat && !state.marker(masq)) {
+      // The first user of this bridge that wants NAT: the subnet's masquerade element (and the
+      // table, if this is the first of all). Once per bridge lifetime, like the bridge itself.
+      std::vector<std::string> subnet{masq_element(o_.subnet)};
+      if (o_.subnet6) subnet.push_back(masq6_element(*o_.subnet6));
+      state.set_marker(masq, join_lines(subnet));
+      add_to_table(state, subnet);
+    }
     if (o_.nat || !o_.ports.empty()) {
-      if (o_.nat) {
-        elements_.push_back(masq_element(address_));
-        if (o_.subnet6)
-          elements_.push_back(masq6_element(o_.subnet6->host(o_.subnet.index_of(address_))));
-      }
-      for (const auto& port : o_.ports) elements_.push_back(port_element(port, address_));
-      // Recorded now, added in apply_host (in parallel with the veth); rollback tolerates absence.
-      for (const auto& e : elements_) ledger.record(kNftElement, e);
+      enable_forwarding(state, kIpForward, kForwardMarker);
+      if (o_.subnet6) enable_forwarding(state, kIp6Forward, kForward6Marker);
     }
     queue_files(ctx, address_.str());
   }
@@ -270,8 +291,13 @@ class NetStage final : public Stage {
   // Runs on a thread of apply_host: touches no Context, takes the shared-state lock itself.
   void publish(const fs::path& dir) {
     NetState state(dir);
+    add_to_table(state, elements_);
+  }
+
+  // Adds elements to table inet modrt, creating the table when modrt has not (or it vanished).
+  static void add_to_table(NetState& state, const std::vector<std::string>& elements) {
     Nft nft;
-    std::string add = add_elements(elements_);
+    std::string add = add_elements(elements);
     if (!state.marker(kTableMarker)) {
       try {
         nft.run(table_commands() + add, "create table inet modrt");
@@ -279,15 +305,15 @@ class NetStage final : public Stage {
       } catch (const Error&) {
         // The table is there already, made by another modrt state root or by hand: use it, and
         // leave its removal to whoever made it.
-        nft.run(add, "add this container's elements to table inet modrt");
+        nft.run(add, "add elements to table inet modrt");
       }
-    } else if (!nft.run_if_exists(add, "add this container's elements to table inet modrt")) {
+    } else if (!nft.run_if_exists(add, "add elements to table inet modrt")) {
       // The marker says modrt made the table, but it is gone (flushed by hand): make it again.
       nft.run(table_commands() + add, "create table inet modrt");
     }
-    enable_forwarding(state, kIpForward, kForwardMarker);
-    if (o_.subnet6) enable_forwarding(state, kIp6Forward, kForward6Marker);
   }
+
+  Ipv6 address6() const { return o_.subnet6->host(o_.subnet.index_of(address_)); }
 
   void queue_files(Context& ctx, const std::string& address) {
     if (o_.dns.configured()) {
@@ -357,10 +383,31 @@ class NetStage final : public Stage {
       ledger.forget(kLease, lease);
     }
     for (const auto& bridge : ledger.values(kBridge)) {
-      if (state.leases(bridge).empty()) remove_bridge(ctx, state, bridge);
+      if (state.leases(bridge).empty()) {
+        remove_masquerade(ctx, state, bridge);
+        remove_bridge(ctx, state, bridge);
+      }
       ledger.forget(kBridge, bridge);
     }
     if (state.total_leases() == 0) remove_table(ctx, state);
+  }
+
+  void remove_masquerade(Context& ctx, NetState& state, const std::string& bridge) {
+    auto marker = state.marker(masq_marker(bridge));
+    if (!marker) return;
+    std::vector<std::string> elements;
+    std::istringstream in(*marker);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) elements.push_back(line);
+    Nft nft;
+    for (const auto& e : elements) {
+      try {
+        nft.run_if_exists(delete_elements({e}), "delete the masquerade of bridge '" + bridge + "'");
+      } catch (const Error& err) {
+        ctx.log().error("rollback: {}", err.what());
+      }
+    }
+    state.clear_marker(masq_marker(bridge));
   }
 
   void remove_bridge(Context& ctx, NetState& state, const std::string& bridge) {

@@ -22,8 +22,9 @@ struct VethSpec {
 };
 
 // One RTM_NEWLINK: the host end created up and enslaved to the bridge, the peer created directly in
-// the target netns and named (brought up from inside, see configure_inside). Creating the peer in place costs ~0.5 ms; creating it on the host
-// and moving it costs ~16 ms, nearly all of it the kernel waiting for the move (synchronize_net).
+// the target netns and named (brought up from inside, see configure_inside). Creating the peer in
+// place costs ~0.5 ms; creating it on the host and moving it costs ~16 ms, nearly all of it the
+// kernel waiting for the move (synchronize_net).
 void create_veth(nl_sock* host, const VethSpec& spec);
 
 struct InsideSpec {

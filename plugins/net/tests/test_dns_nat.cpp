@@ -40,9 +40,11 @@ TEST(Nat, ElementsAddAndDeleteByKey) {
   EXPECT_EQ(port, "ports4 tcp . 8080 : 10.88.0.2 . 80");
   EXPECT_EQ(add_elements({port}),
             "add element inet modrt ports4 { tcp . 8080 : 10.88.0.2 . 80 }\n");
-  EXPECT_EQ(delete_elements({port, masq_element(*Ipv4::parse("10.88.0.2"))}),
+  EXPECT_EQ(delete_elements({port, nonat_element(*Ipv4::parse("10.88.0.2"))}),
             "delete element inet modrt ports4 { tcp . 8080 }\n"
-            "delete element inet modrt masq4 { 10.88.0.2 }\n");
+            "delete element inet modrt nonat4 { 10.88.0.2 }\n");
+  EXPECT_EQ(add_elements({masq_element(*Cidr4::parse("10.88.0.0/16"))}),
+            "add element inet modrt masq4 { 10.88.0.0/16 }\n");
   EXPECT_THAT(table_commands(), HasSubstr("create table inet modrt\n"));
 }
 

@@ -211,6 +211,46 @@ TEST_F(NetTest, PublishedPortServesHttpToAClientNetns) {
   in_host({"ip", "link", "del", wire});
 }
 
+// Outbound NAT: the "outside" client netns has no route back to the container subnet, so only a
+// masqueraded request (source = the host's address) gets its answer; with nat: false it cannot.
+TEST_F(NetTest, OutboundTrafficIsMasqueradedUnlessNatIsOff) {
+  TempDir www;
+  www.write("index.html", "outside\n");
+  std::string outside = unique_name("mro");
+  std::string wire = unique_name("mrw");
+  ASSERT_EQ(run({"ip", "netns", "add", outside}).exit_code, 0);
+  auto cleanup = std::shared_ptr<void>(nullptr, [&](void*) {
+    run({"ip", "netns", "del", outside});
+  });
+  ASSERT_EQ(
+      in_host({"ip", "link", "add", wire, "type", "veth", "peer", "name", "eth0", "netns", outside})
+          .exit_code,
+      0);
+  in_host({"ip", "addr", "add", "198.18.1.1/24", "dev", wire});
+  in_host({"ip", "link", "set", wire, "up"});
+  run({"ip", "netns", "exec", outside, "ip", "addr", "add", "198.18.1.2/24", "dev", "eth0"});
+  run({"ip", "netns", "exec", outside, "ip", "link", "set", "eth0", "up"});
+  run({"ip", "netns", "exec", outside, "ip", "link", "set", "lo", "up"});
+  Background server({"ip", "netns", "exec", outside, "busybox", "httpd", "-f", "-p", "80", "-h",
+                     www.path().string()});
+  ASSERT_TRUE(wait_until([&] {
+    return run({"ip", "netns", "exec", outside, "busybox", "wget", "-q", "-O", "-",
+                "http://198.18.1.2/"},
+               10s)
+               .out == "outside\n";
+  }));
+
+  std::vector<std::string> get{"/bin/busybox", "sh", "-c",
+                               "busybox timeout 3 busybox wget -q -O - http://198.18.1.2/"};
+  Result nat = run_modrt(config(unique_name("nat"), bridge_with(), get));
+  EXPECT_EQ(nat.exit_code, 0) << nat.err;
+  EXPECT_EQ(nat.out, "outside\n");
+  Result plain = run_modrt(config(unique_name("nonat"), bridge_with("nat: false"), get));
+  EXPECT_NE(plain.exit_code, 0) << plain.out;
+  EXPECT_EQ(plain.out, "");
+  in_host({"ip", "link", "del", wire});
+}
+
 TEST_F(NetTest, FiftyConcurrentContainersGetFiftyAddresses) {
   constexpr int kCount = 50;
   fs::path out_dir = dir / "addresses";
