@@ -74,6 +74,10 @@ struct NamespaceCase {
   std::set<std::string> enabled;  // /proc/self/ns names that must differ from the host's
 };
 
+void PrintTo(const NamespaceCase& c, std::ostream* os) {
+  *os << c.list;
+}
+
 class NamespaceSelection : public HostLeakTest,
                            public ::testing::WithParamInterface<NamespaceCase> {};
 
@@ -101,8 +105,13 @@ INSTANTIATE_TEST_SUITE_P(
                                     {"user", "pid", "mnt", "uts", "ipc", "net", "cgroup"}},
                       NamespaceCase{"[pid, net]", {"pid", "net"}},
                       NamespaceCase{"[user, uts, ipc, time]", {"user", "uts", "ipc", "time"}},
-                      NamespaceCase{"[mount, cgroup]", {"mnt", "cgroup"}},
-                      NamespaceCase{"[]", {}}));
+                      NamespaceCase{"[mount, cgroup]", {"mnt", "cgroup"}}, NamespaceCase{"[]", {}}),
+    [](const auto& info) {
+      std::string name;
+      for (const auto& kind : kKinds)
+        if (info.param.enabled.count(kind)) name += (name.empty() ? "" : "_") + kind;
+      return name.empty() ? std::string("none") : name;
+    });
 
 double uptime() {
   std::ifstream in("/proc/uptime");

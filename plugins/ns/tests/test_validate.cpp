@@ -12,6 +12,11 @@ struct BadConfig {
   std::string extra = "";
 };
 
+// Test names carry the label; gtest would otherwise print the struct's bytes.
+void PrintTo(const BadConfig& c, std::ostream* os) {
+  *os << c.label;
+}
+
 class NsValidate : public HostLeakTest, public ::testing::WithParamInterface<BadConfig> {};
 
 TEST_P(NsValidate, RefusedWithTheKeyNamed) {
