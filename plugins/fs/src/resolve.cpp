@@ -47,7 +47,7 @@ UniqueFd open_beneath(int root_fd, const std::string& relative) {
   how.flags = O_PATH | O_CLOEXEC;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   long fd = ::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof how);
-  return UniqueFd(fd < 0 ? -1 : static_cast<int>(fd));
+  return UniqueFd(fd < 0 ? -1 : static_cast<int>(fd));  // errno stays for the caller
 }
 
 std::string join(const std::vector<std::string>& parts) {
@@ -84,6 +84,10 @@ UniqueFd resolve_in_root(int root_fd, std::string_view path, Create create) {
   }
   if (relative.empty()) relative.push_back('.');
   if (UniqueFd fd = open_beneath(root_fd, relative)) return fd;
+  // RESOLVE_BENEATH reports an escape as EXDEV at the point it happens; ENOENT means a component
+  // is missing before any escape, which the walk below would only find again.
+  if (errno == ENOENT && create == Create::none)
+    throw_errno("resolve '{}' in the container's root", path);
 
   std::deque<std::string> pending;
   for (auto& part : split_path(path)) pending.push_back(std::move(part));
