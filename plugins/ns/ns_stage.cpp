@@ -17,7 +17,7 @@ namespace {
 // Namespaces the workload gets new at clone time. The time namespace never: see
 // enter_new_time_namespace. With a joined user namespace, none: they must belong to the joined
 // one, so the workload creates them itself after joining it.
-uint64_t clone_time_flags(const NsOptions& opts) {
+uint64_t flags_for_the_clone(const NsOptions& opts) {
   if (opts.joined(CLONE_NEWUSER)) return 0;
   return opts.created & ~uint64_t{CLONE_NEWTIME};
 }
@@ -47,7 +47,7 @@ const char* method_name(MapMethod method) {
 }  // namespace
 
 void NsStage::prepare(Context& ctx) {
-  ctx.clone_flags |= clone_time_flags(opts_);
+  ctx.clone_flags |= flags_for_the_clone(opts_);
   if (opts_.init) ctx.init = true;
   for (const auto& j : opts_.joins) join_fds_.push_back(open_namespace_file(j.path, j.kind).fd);
 
@@ -97,7 +97,7 @@ void NsStage::apply_host(Context& ctx) {
                [&] { write_id_maps(ctx.pid, opts_.maps); });
 }
 
-void NsStage::apply_workload(Context& /*ctx*/) {
+void NsStage::apply_workload(Context& ctx) {
   // User first: the kernel checks every later join, and every namespace created below, against
   // the capabilities of the user namespace the process is in at that moment.
   for (size_t i = 0; i < opts_.joins.size(); ++i) {
@@ -108,7 +108,10 @@ void NsStage::apply_workload(Context& /*ctx*/) {
   join_fds_.clear();
 
   uint64_t unshare_now = 0;
-  if (opts_.joined(CLONE_NEWUSER)) unshare_now = opts_.created & ~uint64_t{CLONE_NEWTIME};
+  // A stage after ns may have asked the clone for a namespace of its own (net adds CLONE_NEWNET
+  // and fills it from the host): that one exists already and must not be replaced.
+  if (opts_.joined(CLONE_NEWUSER))
+    unshare_now = opts_.created & ~uint64_t{CLONE_NEWTIME} & ~ctx.clone_flags;
   // A cgroup namespace is rooted at the cgroup its creator is in when it is made. At clone time
   // that was modrt's own cgroup (namespaces are copied before CLONE_INTO_CGROUP takes effect,
   // and the cgroup stage may move the workload later, in apply_host); making it again now roots
