@@ -15,7 +15,8 @@ TEST(ExitReason, OomKillCounterInBothSpellings) {
 TEST(Ledger, ValuesRoundTrip) {
   Version v;
   std::filesystem::path p;
-  ASSERT_TRUE(parse_ledger_value(ledger_value(Version::v2, "/sys/fs/cgroup/unified/modrt/a b"), v, p));
+  ASSERT_TRUE(
+      parse_ledger_value(ledger_value(Version::v2, "/sys/fs/cgroup/unified/modrt/a b"), v, p));
   EXPECT_EQ(v, Version::v2);
   EXPECT_EQ(p, "/sys/fs/cgroup/unified/modrt/a b");
   EXPECT_FALSE(parse_ledger_value("v3 /x", v, p));

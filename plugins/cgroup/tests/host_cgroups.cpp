@@ -52,7 +52,8 @@ std::optional<std::string> own_cgroup_dir(const std::string& controller) {
   return std::nullopt;
 }
 
-std::optional<std::string> container_cgroup_dir(const std::string& controller, const std::string& name) {
+std::optional<std::string> container_cgroup_dir(const std::string& controller,
+                                                const std::string& name) {
   auto own = own_cgroup_dir(controller);
   if (!own) return std::nullopt;
   return *own + "/modrt/" + name;

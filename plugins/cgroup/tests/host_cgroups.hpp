@@ -10,6 +10,7 @@ namespace modrt::cgroup::test {
 // Our own cgroup directory in the v1 hierarchy of `controller`, or in cgroup2 for "".
 std::optional<std::string> own_cgroup_dir(const std::string& controller);
 // <own>/modrt/<name> in that hierarchy.
-std::optional<std::string> container_cgroup_dir(const std::string& controller, const std::string& name);
+std::optional<std::string> container_cgroup_dir(const std::string& controller,
+                                                const std::string& name);
 
 }  // namespace modrt::cgroup::test

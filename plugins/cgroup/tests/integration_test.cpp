@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -20,8 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using ::testing::HasSubstr;
 using modrt::test::Result;
+using ::testing::HasSubstr;
 
 const std::string kWorkload = CGROUP_WORKLOAD;
 
@@ -52,11 +53,12 @@ class CgroupTest : public modrt::test::HostLeakTest {
   // A config of ns + cgroup (+ extra stages), the cgroup stage's `with:` given as YAML flow text.
   std::string config(const std::string& cgroup_with, const std::string& extra_stages = "",
                      const std::string& namespaces = "[pid, mount, ipc, uts]") {
-    return dir.write(name_ + ".yaml", "name: " + name_ +
-                                          "\nprocess:\n  args: [/bin/true]\n  env: [PATH=/usr/bin:/bin]\n"
-                                          "stages:\n  - plugin: ns\n    with: {namespaces: " +
-                                          namespaces + "}\n  - plugin: cgroup\n    with: " + cgroup_with + "\n" +
-                                          extra_stages);
+    return dir.write(name_ + ".yaml",
+                     "name: " + name_ +
+                         "\nprocess:\n  args: [/bin/true]\n  env: [PATH=/usr/bin:/bin]\n"
+                         "stages:\n  - plugin: ns\n    with: {namespaces: " +
+                         namespaces + "}\n  - plugin: cgroup\n    with: " + cgroup_with + "\n" +
+                         extra_stages);
   }
 
   Result run(const std::string& cfg, const std::vector<std::string>& cmd,
@@ -69,7 +71,8 @@ class CgroupTest : public modrt::test::HostLeakTest {
     return modrt.run(args, 90s);
   }
 
-  std::vector<std::string> background_argv(const std::string& cfg, const std::vector<std::string>& cmd) {
+  std::vector<std::string> background_argv(const std::string& cfg,
+                                           const std::vector<std::string>& cmd) {
     std::vector<std::string> args{"run", "-c", cfg, "--"};
     args.insert(args.end(), cmd.begin(), cmd.end());
     return modrt.argv(args);
@@ -79,7 +82,9 @@ class CgroupTest : public modrt::test::HostLeakTest {
   void expect_no_cgroups_left() {
     for (const char* c : {"", "memory", "pids", "cpu", "cpuacct", "freezer", "cpuset", "blkio"}) {
       auto dir = container_cgroup_dir(c, name_);
-      if (dir) EXPECT_FALSE(fs::exists(*dir)) << *dir << " survived";
+      if (dir) {
+        EXPECT_FALSE(fs::exists(*dir)) << *dir << " survived";
+      }
     }
   }
 
@@ -133,7 +138,8 @@ TEST_F(CgroupTest, CpuMax20PercentHoldsABusyLoopUnder25PercentOfACpu) {
   auto t0 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(2s);
   uint64_t u1 = field_of(slurp(stat), "usage_usec");
-  auto elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  auto elapsed_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   double share = static_cast<double>(u1 - u0) / static_cast<double>(elapsed_us.count());
   EXPECT_LE(share, 0.25);
   EXPECT_GE(share, 0.05) << "the loop should have been running";
@@ -160,13 +166,16 @@ TEST_F(CgroupTest, HugetlbThroughV2WhileMemoryAndPidsGoThroughV1) {
   expect_no_cgroups_left();
   // The unified root delegates nothing by default: what modrt enabled there is off again.
   auto root = own_cgroup_dir("");
-  if (root) EXPECT_THAT(slurp(*root + "/cgroup.subtree_control"), ::testing::Not(HasSubstr("hugetlb")));
+  if (root) {
+    EXPECT_THAT(slurp(*root + "/cgroup.subtree_control"), ::testing::Not(HasSubstr("hugetlb")));
+  }
 }
 
 TEST_F(CgroupTest, LeftoverProcessesAreKilledWhenTheWorkloadExits) {
   // No pid namespace: the background sleep would outlive its parent if the cgroup did not end it.
   std::string marker = "cg-leftover-" + name_;
-  Result r = run(config("{}", "", "[mount]"), {"/bin/sh", "-c", "exec -a " + marker + " sleep 60 & echo started"});
+  Result r = run(config("{}", "", "[mount]"),
+                 {"/bin/sh", "-c", "exec -a " + marker + " sleep 60 & echo started"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("started"));
   expect_no_cgroups_left();
@@ -174,27 +183,72 @@ TEST_F(CgroupTest, LeftoverProcessesAreKilledWhenTheWorkloadExits) {
 
 TEST_F(CgroupTest, DriverV1KillsLeftoversWithTheFreezer) {
   Result r = run(config("{driver: v1, memory.max: 64M}", "", "[mount]"),
-                 {"/bin/sh", "-c", "sleep 60 & sleep 60 & cat /proc/self/cgroup"}, {"--log-level", "info"});
+                 {"/bin/sh", "-c", "sleep 60 & sleep 60 & cat /proc/self/cgroup"},
+                 {"--log-level", "info"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(":freezer:/modrt/" + name_));
   EXPECT_THAT(r.out, HasSubstr("0::/\n"));  // driver v1: no v2 cgroup
   expect_no_cgroups_left();
 }
 
-class FailureInALaterStage : public CgroupTest, public ::testing::WithParamInterface<const char*> {};
+TEST_F(CgroupTest, GcAfterModrtWasKilledRemovesTheCgroupsAndWhatRanInThem) {
+  // modrt dies without its teardown; a grandchild that does not die with it is still inside.
+  modrt::test::Background bg(
+      background_argv(config("{memory.max: 64M, hugetlb.2MB.max: 2M}", "", "[mount]"),
+                      {"/bin/sh", "-c", "sleep 60 & sleep 60"}));
+  auto pids_dir = container_cgroup_dir("memory", name_);
+  ASSERT_TRUE(pids_dir);
+  ASSERT_TRUE(modrt::test::wait_until([&] {
+    std::string procs = slurp(*pids_dir + "/cgroup.procs");
+    return std::count(procs.begin(), procs.end(), '\n') >= 3;
+  }));
+  bg.signal(SIGKILL);
+  bg.wait(10s);
+  ASSERT_TRUE(fs::exists(*pids_dir));
+  Result gc = modrt.run({"gc"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  expect_no_cgroups_left();
+}
+
+// The whole stack the bench runs: the workload is busybox from the test rootfs, whose dd really
+// allocates its block size of anonymous memory.
+TEST_F(CgroupTest, BusyboxRootfsWithNsFsCgroupOomIs137) {
+  if (!fs::exists(modrt::test::plugin_dir() + "/modrt_fs.so"))
+    GTEST_SKIP() << "the fs plugin is not built";
+  std::string fs_stage =
+      "  - plugin: fs\n    with: {rootfs: " + modrt::test::busybox_rootfs() + ", readonly: true}\n";
+  std::string cfg = dir.write(name_ + ".yaml",
+                              "name: " + name_ +
+                                  "\nprocess:\n  args: [/bin/true]\n  env: [PATH=/bin]\n"
+                                  "stages:\n  - plugin: ns\n    with: {namespaces: [pid, mount, "
+                                  "ipc, uts]}\n" +
+                                  fs_stage + "  - plugin: cgroup\n    with: {memory.max: 32M}\n");
+  Result big = run(cfg, {"/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1"});
+  EXPECT_EQ(big.exit_code, 137) << big.err;
+  EXPECT_THAT(big.err, HasSubstr("OOM killer"));
+  Result small = run(cfg, {"/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=8M", "count=1"});
+  EXPECT_EQ(small.exit_code, 0) << small.err;
+  expect_no_cgroups_left();
+}
+
+class FailureInALaterStage : public CgroupTest,
+                             public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(FailureInALaterStage, LeavesNoCgroupAndNoProcess) {
   std::string fault = "  - plugin: fault1\n    with: {fail_at: " + std::string(GetParam()) + "}\n";
-  Result r = run(config("{memory.max: 32M, pids.max: 16, hugetlb.2MB.max: 2M}", fault), {"/bin/sleep", "60"});
+  Result r = run(config("{memory.max: 32M, pids.max: 16, hugetlb.2MB.max: 2M}", fault),
+                 {"/bin/sleep", "60"});
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_THAT(r.err, HasSubstr("on purpose"));
   expect_no_cgroups_left();
 }
 
-INSTANTIATE_TEST_SUITE_P(Phases, FailureInALaterStage, ::testing::Values("prepare", "apply_host", "apply_workload"));
+INSTANTIATE_TEST_SUITE_P(Phases, FailureInALaterStage,
+                         ::testing::Values("prepare", "apply_host", "apply_workload"));
 
 TEST_F(CgroupTest, StatsOfARunningContainer) {
-  modrt::test::Background bg(background_argv(config("{memory.max: 64M}"), {kWorkload, "fork", "3", "3"}));
+  modrt::test::Background bg(
+      background_argv(config("{memory.max: 64M}"), {kWorkload, "fork", "3", "3"}));
   auto pids = container_cgroup_dir("pids", name_);
   ASSERT_TRUE(pids);
   ASSERT_TRUE(modrt::test::wait_until([&] { return slurp(*pids + "/pids.current") == "4\n"; }));
@@ -223,7 +277,8 @@ TEST_P(BadInputAtValidate, IsAConfigError) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cases, BadInputAtValidate,
-    ::testing::Values(BadInput{"{memory.maxx: 64M}", "memory.max"}, BadInput{"{memory.max: 64MB5}", "not a size"},
+    ::testing::Values(BadInput{"{memory.maxx: 64M}", "memory.max"},
+                      BadInput{"{memory.max: 64MB5}", "not a size"},
                       BadInput{"{cpuset.cpus: '0-4095'}", "is not online on this host"},
                       BadInput{"{driver: v2, memory.max: 64M}", "driver v2"},
                       BadInput{"{io.weight: 100, driver: v2}", "needs the io controller"},

@@ -31,9 +31,9 @@ TEST(Layout, HybridHostFindsEachHierarchyAndOurPlaceInIt) {
 }
 
 TEST(Layout, CoMountedControllersShareOneHierarchy) {
-  HostLayout layout = parse_layout(
-      "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n",
-      "3:cpu,cpuacct:/user.slice\n");
+  HostLayout layout =
+      parse_layout("32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n",
+                   "3:cpu,cpuacct:/user.slice\n");
   ASSERT_EQ(layout.v1.size(), 1u);
   EXPECT_EQ(layout.v1_for("cpuacct"), layout.v1_for("cpu"));
   EXPECT_EQ(layout.v1[0].own_dir(), "/sys/fs/cgroup/cpu,cpuacct/user.slice");
@@ -42,8 +42,8 @@ TEST(Layout, CoMountedControllersShareOneHierarchy) {
 
 TEST(Layout, PureV2HostAndAMountOfASubtree) {
   // Inside a container the cgroup2 mount's root is our own cgroup: our path is relative to it.
-  HostLayout layout = parse_layout("30 20 0:26 /ctr /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n",
-                                   "0::/ctr/inner\n");
+  HostLayout layout = parse_layout(
+      "30 20 0:26 /ctr /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n", "0::/ctr/inner\n");
   ASSERT_TRUE(layout.unified);
   EXPECT_EQ(layout.unified->own, "inner");
   EXPECT_EQ(layout.unified->own_dir(), "/sys/fs/cgroup/inner");
@@ -51,7 +51,8 @@ TEST(Layout, PureV2HostAndAMountOfASubtree) {
 }
 
 TEST(Layout, MountThatDoesNotShowOurCgroupIsSkipped) {
-  HostLayout layout = parse_layout("30 20 0:26 /other /mnt/cg rw - cgroup2 cgroup2 rw\n", "0::/mine\n");
+  HostLayout layout =
+      parse_layout("30 20 0:26 /other /mnt/cg rw - cgroup2 cgroup2 rw\n", "0::/mine\n");
   EXPECT_FALSE(layout.unified);
 }
 
@@ -64,7 +65,9 @@ TEST(Layout, OfferedV2ControllersAreDelegatedOnesUnlessWeAreAtTheRoot) {
   EXPECT_TRUE(layout.v2_offered().empty());
 }
 
-TEST(Layout, EscapedMountPaths) { EXPECT_EQ(unescape_mount_path("/a\\040b"), "/a b"); }
+TEST(Layout, EscapedMountPaths) {
+  EXPECT_EQ(unescape_mount_path("/a\\040b"), "/a b");
+}
 
 }  // namespace
 }  // namespace modrt::cgroup

@@ -19,7 +19,8 @@ HostFacts facts() {
 }
 
 Options parse(const std::string& yaml) {
-  ConfigNode node(YAML::Load(yaml), std::make_shared<const std::string>("web.yaml"), "stages[2].with");
+  ConfigNode node(YAML::Load(yaml), std::make_shared<const std::string>("web.yaml"),
+                  "stages[2].with");
   return parse_options(node, facts());
 }
 
@@ -33,7 +34,8 @@ std::string error_of(const std::string& yaml) {
 }
 
 TEST(Options, HumanUnits) {
-  Options o = parse("{memory.max: 64M, memory.swap.max: max, cpu.max: '50%', pids.max: 64, cpu.weight: 200}");
+  Options o = parse(
+      "{memory.max: 64M, memory.swap.max: max, cpu.max: '50%', pids.max: 64, cpu.weight: 200}");
   EXPECT_EQ(*o.resources.memory_max, 64u << 20);
   EXPECT_EQ(*o.resources.memory_swap_max, kUnlimited);
   EXPECT_EQ(o.resources.cpu_max->quota_us, 50000u);
@@ -68,7 +70,8 @@ TEST(Options, MalformedSizeNamesTheKey) {
 
 TEST(Options, CpusetOutsideTheHost) {
   EXPECT_EQ(*parse("{cpuset.cpus: '0-1'}").resources.cpuset_cpus, "0-1");
-  EXPECT_THAT(error_of("{cpuset.cpus: '0-7'}"), HasSubstr("CPU 2 is not online on this host (online: 0,1)"));
+  EXPECT_THAT(error_of("{cpuset.cpus: '0-7'}"),
+              HasSubstr("CPU 2 is not online on this host (online: 0,1)"));
   EXPECT_THAT(error_of("{cpuset.cpus: '1-0'}"), HasSubstr("not a CPU list"));
   EXPECT_THAT(error_of("{cpuset.mems: '3'}"), HasSubstr("memory node 3 is not online"));
 }
@@ -90,7 +93,8 @@ TEST(Options, StageKeys) {
 }
 
 TEST(Options, IoDeviceMustBeABlockDevice) {
-  EXPECT_THAT(error_of("{io.max: [{device: /dev/null, rbps: 1M}]}"), HasSubstr("not a block device"));
+  EXPECT_THAT(error_of("{io.max: [{device: /dev/null, rbps: 1M}]}"),
+              HasSubstr("not a block device"));
   EXPECT_THAT(error_of("{io.max: [{device: /nonexistent}]}"), HasSubstr("No such file"));
   EXPECT_THAT(error_of("{io.max: [{dev: /dev/null}]}"), HasSubstr("dev"));
 }
@@ -112,15 +116,16 @@ TEST(InterfaceFiles, V2Spelling) {
 }
 
 TEST(InterfaceFiles, V1SpellingAndOrder) {
-  Options o = parse("{memory.swap.max: 16M, memory.max: 32M, cpu.max: max, cpu.weight: 100, io.weight: 100, "
-                    "hugetlb.2MB.max: max}");
+  Options o = parse(
+      "{memory.swap.max: 16M, memory.max: 32M, cpu.max: max, cpu.weight: 100, io.weight: 100, "
+      "hugetlb.2MB.max: max}");
   auto files = v1_files(o.resources);
   std::vector<std::string> names;
   for (const auto& f : files) names.push_back(f.file + "=" + f.value);
-  EXPECT_THAT(names, ::testing::ElementsAre("memory.limit_in_bytes=33554432",
-                                            "memory.memsw.limit_in_bytes=50331648", "cpu.cfs_period_us=100000",
-                                            "cpu.cfs_quota_us=-1", "cpu.shares=1024", "blkio.weight=19",
-                                            "hugetlb.2MB.limit_in_bytes=-1"));
+  EXPECT_THAT(names, ::testing::ElementsAre(
+                         "memory.limit_in_bytes=33554432", "memory.memsw.limit_in_bytes=50331648",
+                         "cpu.cfs_period_us=100000", "cpu.cfs_quota_us=-1", "cpu.shares=1024",
+                         "blkio.weight=19", "hugetlb.2MB.limit_in_bytes=-1"));
   EXPECT_EQ(files[5].alt_file, "blkio.bfq.weight");
 }
 

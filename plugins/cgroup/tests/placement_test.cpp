@@ -25,8 +25,8 @@ HostLayout hybrid() {
   u.controllers = {"hugetlb"};
   l.unified = u;
   l.v1 = {v1("/sys/fs/cgroup/cpu", {"cpu"}), v1("/sys/fs/cgroup/cpuacct", {"cpuacct"}),
-          v1("/sys/fs/cgroup/memory", {"memory"}, "svc/x"), v1("/sys/fs/cgroup/freezer", {"freezer"}),
-          v1("/sys/fs/cgroup/pids", {"pids"})};
+          v1("/sys/fs/cgroup/memory", {"memory"}, "svc/x"),
+          v1("/sys/fs/cgroup/freezer", {"freezer"}), v1("/sys/fs/cgroup/pids", {"pids"})};
   return l;
 }
 
@@ -67,10 +67,11 @@ TEST(Placement, HybridHugetlbOnV2RestOnV1) {
   // memory and cpu limits, pids for accounting; no freezer: cgroup.kill of the v2 cgroup kills all.
   EXPECT_EQ(mounts(p), (std::set<std::string>{"/sys/fs/cgroup/unified", "/sys/fs/cgroup/cpu",
                                               "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids"}));
-  EXPECT_THAT(p.drivers, ::testing::ElementsAre(std::pair<std::string, Version>{"cpu", Version::v1},
-                                                std::pair<std::string, Version>{"hugetlb", Version::v2},
-                                                std::pair<std::string, Version>{"memory", Version::v1},
-                                                std::pair<std::string, Version>{"pids", Version::v1}));
+  EXPECT_THAT(p.drivers,
+              ::testing::ElementsAre(std::pair<std::string, Version>{"cpu", Version::v1},
+                                     std::pair<std::string, Version>{"hugetlb", Version::v2},
+                                     std::pair<std::string, Version>{"memory", Version::v1},
+                                     std::pair<std::string, Version>{"pids", Version::v1}));
   for (const auto& t : p.targets) {
     if (t.hierarchy.mount == "/sys/fs/cgroup/memory") {
       EXPECT_EQ(t.writes.at(0).file, "memory.limit_in_bytes");

@@ -41,8 +41,10 @@ int main(int argc, char** argv) {
         sleep(hold);
         _exit(0);
       }
-      if (pid > 0) ++ok;
-      else ++failed;
+      if (pid > 0)
+        ++ok;
+      else
+        ++failed;
     }
     std::printf("forked %d failed %d\n", ok, failed);
     std::fflush(stdout);
