@@ -62,6 +62,17 @@ void replace_file(const fs::path& path, const std::string& content) {
     throw_errno("write '{}'", path.string());
 }
 
+// Overwrites a fixed-width number in place. No O_TRUNC: on ext4 a truncate-then-close forces the
+// data out to disk (auto_da_alloc), which cost 3-9 ms per run where /run is not a tmpfs.
+void store_number(const fs::path& path, uint32_t value) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw_errno("write '{}'", path.string());
+  UniqueFd owner(fd);
+  std::string text = fmt::format("{:010}\n", value);
+  if (::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+    throw_errno("write '{}'", path.string());
+}
+
 void remove_file(const fs::path& path) {
   if (::unlink(path.c_str()) < 0 && errno != ENOENT) throw_errno("remove '{}'", path.string());
 }
@@ -160,7 +171,7 @@ Ipv4 NetState::allocate(const std::string& pool, const Cidr4& subnet, Ipv4 gatew
       if (candidate == gateway) continue;
       owner.address = candidate;
       if (write_lease(dir / candidate.str(), owner)) {
-        replace_file(dir / "next", std::to_string(n % count + 1));
+        store_number(dir / "next", n % count + 1);
         return candidate;
       }
     }
