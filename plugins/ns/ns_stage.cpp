@@ -4,6 +4,8 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "join.hpp"
@@ -132,6 +134,24 @@ void NsStage::apply_workload(Context& ctx) {
 void NsStage::rollback(Context& ctx) noexcept {
   restore_pid_namespace(ctx);
   join_fds_.clear();
+}
+
+std::vector<std::pair<std::string, std::string>> NsStage::stats(Context& ctx) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (ctx.pid <= 0) return out;
+  auto link = [](const std::string& path) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(path, ec);
+    return ec ? std::string() : target.string();
+  };
+  for (const auto& kind : all_kinds()) {
+    std::string proc_name(kind.proc_name);
+    std::string theirs = link(fmt::format("/proc/{}/ns/{}", ctx.pid, proc_name));
+    if (theirs.empty()) continue;  // gone, or a kernel without this kind
+    bool shared = theirs == link("/proc/self/ns/" + proc_name);
+    out.emplace_back(std::string(kind.name), theirs + (shared ? " (host)" : ""));
+  }
+  return out;
 }
 
 }  // namespace modrt::ns

@@ -21,6 +21,9 @@ class NsStage : public Stage {
   // id maps live inside the workload's user namespace. The only thing to put back is modrt's own
   // pid_for_children when a pid namespace join was still in force.
   void rollback(Context& ctx) noexcept override;
+  // One line per namespace kind of the running workload: its namespace, and whether that is the
+  // host's (modrt's own) or not.
+  std::vector<std::pair<std::string, std::string>> stats(Context& ctx) override;
 
  private:
   void join_pid_namespace_for_clone(Context& ctx);

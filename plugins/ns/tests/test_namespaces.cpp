@@ -1,5 +1,7 @@
 // The workload's view from inside: hostname, PID 1, id maps, identity, and which namespaces it
 // shares with the host.
+#include <signal.h>
+
 #include <fstream>
 
 #include "ns_test.hpp"
@@ -146,6 +148,35 @@ TEST_F(NsTest, ImpossibleTimeOffsetFailsTheRunAndLeavesNothing) {
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_NE(r.err.find("set the time namespace offsets"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
+}
+
+}  // namespace
+}  // namespace modrt::test::ns
+
+namespace modrt::test::ns {
+namespace {
+
+TEST_F(NsTest, StatsShowWhichNamespacesAreTheHosts) {
+  std::string name = unique_name("ns");
+  std::string cfg =
+      dir.write("c.yaml", config(name, "exec sleep 1000", "{namespaces: [pid, uts]}"));
+  Background running(modrt.argv({"run", "-c", cfg}));
+  Result stats;
+  ASSERT_TRUE(wait_until([&] {
+    stats = modrt.run({"stats", name});
+    return stats.exit_code == 0 && stats.out.find("ns.pid:") != std::string::npos;
+  })) << stats.err;
+  auto kids = children_of(running.pid());
+  ASSERT_FALSE(kids.empty());
+  std::string proc = "/proc/" + std::to_string(kids[0]) + "/ns/";
+  EXPECT_NE(stats.out.find("ns.pid: " + ns_link(proc + "pid") + "\n"), std::string::npos)
+      << stats.out;
+  EXPECT_NE(stats.out.find("ns.uts: " + ns_link(proc + "uts") + "\n"), std::string::npos)
+      << stats.out;
+  EXPECT_NE(stats.out.find("ns.net: " + host_ns("net") + " (host)\n"), std::string::npos)
+      << stats.out;
+  ::kill(kids[0], SIGKILL);
+  EXPECT_EQ(running.wait().exit_code, 128 + SIGKILL);
 }
 
 }  // namespace
