@@ -145,20 +145,23 @@ void LockdownStage::prepare(Context& ctx) {
 }
 
 void LockdownStage::apply_host(Context& ctx) {
-  // From the host, not from inside: in a user namespace the workload cannot raise a limit (that
-  // takes CAP_SYS_RESOURCE in the initial namespace), but modrt on the host can. Limits are
-  // inherited, so everything the workload starts has them too.
+  // Raising happens here, from the host: inside a user namespace the workload could not do it.
   if (options_.rlimits.empty()) return;
-  with_context("rlimits", [&] { apply_rlimits(ctx.pid, options_.rlimits); });
-  for (const auto& l : options_.rlimits)
-    ctx.log().debug("rlimit {}: soft {} hard {}", l.name,
-                    l.soft ? format_limit(*l.soft) : "inherited",
-                    l.hard ? format_limit(*l.hard) : "inherited");
+  with_context("rlimits", [&] { raise_rlimits(ctx.pid, options_.rlimits); });
 }
 
 void LockdownStage::apply_workload(Context& ctx) {
   const CapabilityPlan& plan = options_.capabilities;
   bool have_filter = !program_.empty();
+
+  // Exact limits now that the stages before this one are done: their setup counts against them.
+  if (!options_.rlimits.empty()) {
+    with_context("rlimits", [&] { apply_rlimits(0, options_.rlimits); });
+    for (const auto& l : options_.rlimits)
+      ctx.log().debug("rlimit {}: soft {} hard {}", l.name,
+                      l.soft ? format_limit(*l.soft) : "inherited",
+                      l.hard ? format_limit(*l.hard) : "inherited");
+  }
 
   // Without no_new_privs the kernel lets only a CAP_SYS_ADMIN holder load a filter, and that
   // capability is about to go: load it now (as runc does). What follows (capset, prctl, the set*id

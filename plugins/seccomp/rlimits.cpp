@@ -96,11 +96,36 @@ std::vector<RlimitSetting> parse_rlimits(const ConfigNode& node) {
   return out;
 }
 
-void apply_rlimits(pid_t pid, const std::vector<RlimitSetting>& limits) {
+void raise_rlimits(pid_t pid, const std::vector<RlimitSetting>& limits) {
   for (const auto& limit : limits) {
     rlimit current{};
     if (::prlimit(pid, static_cast<__rlimit_resource>(limit.resource), nullptr, &current) < 0)
       throw_errno("read rlimit {} of pid {}", limit.name, pid);
+    rlimit raised = current;
+    if (limit.hard && *limit.hard > raised.rlim_max) raised.rlim_max = *limit.hard;
+    if (limit.soft && *limit.soft > raised.rlim_cur && *limit.soft <= raised.rlim_max)
+      raised.rlim_cur = *limit.soft;
+    if (raised.rlim_max == current.rlim_max && raised.rlim_cur == current.rlim_cur) continue;
+    if (::prlimit(pid, static_cast<__rlimit_resource>(limit.resource), &raised, nullptr) < 0) {
+      int code = errno;
+      throw_system_error(
+          code, fmt::format("raise rlimit {} of pid {} to soft {} hard {}{}", limit.name, pid,
+                            format_limit(raised.rlim_cur), format_limit(raised.rlim_max),
+                            code == EPERM ? fmt::format(" (above {} needs CAP_SYS_RESOURCE{})",
+                                                        format_limit(current.rlim_max),
+                                                        limit.resource == RLIMIT_NOFILE
+                                                            ? "; nofile stops at fs.nr_open"
+                                                            : "")
+                                          : ""));
+    }
+  }
+}
+
+void apply_rlimits(pid_t pid, const std::vector<RlimitSetting>& limits) {
+  for (const auto& limit : limits) {
+    rlimit current{};
+    if (::prlimit(pid, static_cast<__rlimit_resource>(limit.resource), nullptr, &current) < 0)
+      throw_errno("read rlimit {}", limit.name);
     rlimit wanted{limit.soft.value_or(current.rlim_cur), limit.hard.value_or(current.rlim_max)};
     // Only one side given: the other one follows where it must, so `soft: 100` under a lower
     // inherited hard limit is an error below, but `hard: 100` under a higher soft one lowers both.
@@ -109,18 +134,9 @@ void apply_rlimits(pid_t pid, const std::vector<RlimitSetting>& limits) {
       throw Error(fmt::format("rlimit {}: soft limit {} is above the inherited hard limit {}",
                               limit.name, format_limit(wanted.rlim_cur),
                               format_limit(wanted.rlim_max)));
-    if (::prlimit(pid, static_cast<__rlimit_resource>(limit.resource), &wanted, nullptr) < 0) {
-      int code = errno;
-      std::string hint;
-      if (code == EPERM && wanted.rlim_max > current.rlim_max)
-        hint =
-            fmt::format(" (raising the hard limit above {} needs CAP_SYS_RESOURCE{})",
-                        format_limit(current.rlim_max),
-                        limit.resource == RLIMIT_NOFILE ? ", and nofile at most fs.nr_open" : "");
-      throw_system_error(
-          code, fmt::format("set rlimit {} of pid {} to soft {} hard {}{}", limit.name, pid,
-                            format_limit(wanted.rlim_cur), format_limit(wanted.rlim_max), hint));
-    }
+    if (::prlimit(pid, static_cast<__rlimit_resource>(limit.resource), &wanted, nullptr) < 0)
+      throw_errno("set rlimit {} to soft {} hard {}", limit.name, format_limit(wanted.rlim_cur),
+                  format_limit(wanted.rlim_max));
   }
 }
 

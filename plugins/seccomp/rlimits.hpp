@@ -26,7 +26,13 @@ struct RlimitSetting {
 // map {soft, hard}; a plain value sets both.
 std::vector<RlimitSetting> parse_rlimits(const ConfigNode& node);
 
-// Applies the limits to process `pid` (prlimit). Throws Error naming the limit.
+// Host side: raises the limits of `pid` that the config sets higher than they are, and lowers
+// nothing. Inside a user namespace the workload could not raise them itself (that takes
+// CAP_SYS_RESOURCE in the initial namespace); lowering must wait until the other stages are done,
+// since their own setup (receiving descriptors, say) counts against the limits too.
+void raise_rlimits(pid_t pid, const std::vector<RlimitSetting>& limits);
+
+// Sets the exact limits of `pid` (0: the caller). Throws Error naming the limit.
 void apply_rlimits(pid_t pid, const std::vector<RlimitSetting>& limits);
 
 // "unlimited" or the number.

@@ -2,6 +2,7 @@
 // "NAME: ok" (exit 0) or "NAME: EPERM" (exit 1). Static, so a test can drop it into any rootfs.
 // Arguments are chosen so that an allowed call fails harmlessly (EINVAL, EFAULT, ENOENT) or does
 // nothing lasting: the tests look only at whether the filter let it through.
+#include <fcntl.h>
 #include <linux/keyctl.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -75,7 +76,14 @@ int main(int argc, char** argv) {
     rc = ::syscall(0x40000000 | SYS_getpid);
   else if (call == "i386-getpid")
     rc = i386_getpid();
-  else if (call == "fork") {
+  else if (call == "open-many") {
+    // Opens /dev/null until the kernel refuses; prints the highest descriptor it got.
+    int last = -1, fd;
+    while ((fd = ::open("/dev/null", O_RDONLY)) >= 0) last = fd;
+    int saved = errno;
+    std::printf("highest fd %d\n", last);
+    errno = saved;
+  } else if (call == "fork") {
     pid_t pid = ::fork();
     if (pid == 0) ::_exit(7);
     int status = 0;
