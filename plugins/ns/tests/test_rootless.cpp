@@ -33,7 +33,7 @@ void restore(const fs::path& path, const std::optional<std::string>& content) {
   std::ofstream(path, std::ios::trunc) << *content;  // truncating keeps the file's owner and mode
 }
 
-class RootlessTest : public HostLeakTest {
+class NsRootlessTest : public HostLeakTest {
  protected:
   void SetUp() override {
     HostLeakTest::SetUp();
@@ -105,7 +105,7 @@ const std::string kReport =
 // A range far above any uid this machine hands out, so it is nobody's real id.
 constexpr uint32_t kSubordinate = 2'000'000'000;
 
-TEST_F(RootlessTest, SubordinateRangesGoThroughNewuidmap) {
+TEST_F(NsRootlessTest, SubordinateRangesGoThroughNewuidmap) {
   grant(kSubordinate, 65536);
   std::string cfg = dir.write("c.yaml", config(unique_name("ns"), kReport, "{hostname: rootless}",
                                                "", "{uid: 1000, gid: 1000}"));
@@ -126,7 +126,7 @@ TEST_F(RootlessTest, SubordinateRangesGoThroughNewuidmap) {
     EXPECT_NE(v[kind], host_ns(kind)) << kind;
 }
 
-TEST_F(RootlessTest, ExplicitMapInsideTheGrant) {
+TEST_F(NsRootlessTest, ExplicitMapInsideTheGrant) {
   grant(kSubordinate, 65536);
   std::string cfg = dir.write(
       "c.yaml",
@@ -142,7 +142,7 @@ TEST_F(RootlessTest, ExplicitMapInsideTheGrant) {
   EXPECT_EQ(v["uid"], "0");
 }
 
-TEST_F(RootlessTest, WithoutGrantsOnlyTheSelfMap) {
+TEST_F(NsRootlessTest, WithoutGrantsOnlyTheSelfMap) {
   std::string cfg = dir.write("c.yaml", config(unique_name("ns"), kReport, "{hostname: self}"));
   Result r = as_user({"run", "-c", cfg});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -155,7 +155,7 @@ TEST_F(RootlessTest, WithoutGrantsOnlyTheSelfMap) {
   EXPECT_EQ(v["host"], "self");
 }
 
-TEST_F(RootlessTest, RefusesHostIdsTheUserDoesNotOwn) {
+TEST_F(NsRootlessTest, RefusesHostIdsTheUserDoesNotOwn) {
   std::string cfg =
       dir.write("c.yaml", config(unique_name("ns"), "echo ran",
                                  "{uid_map: [{container: 0, host: 100000, size: 65536}]}"));
@@ -169,7 +169,7 @@ TEST_F(RootlessTest, RefusesHostIdsTheUserDoesNotOwn) {
   EXPECT_EQ(r.out, "");
 }
 
-TEST_F(RootlessTest, RefusesIdsBeyondItsGrant) {
+TEST_F(NsRootlessTest, RefusesIdsBeyondItsGrant) {
   grant(kSubordinate, 1000);
   std::string cfg =
       dir.write("c.yaml", config(unique_name("ns"), "echo ran",
@@ -180,7 +180,7 @@ TEST_F(RootlessTest, RefusesIdsBeyondItsGrant) {
   EXPECT_NE(v.err.find("gid_map[0]: host gids"), std::string::npos) << v.err;
 }
 
-TEST_F(RootlessTest, RefusesNamespacesWithoutAUserNamespace) {
+TEST_F(NsRootlessTest, RefusesNamespacesWithoutAUserNamespace) {
   std::string cfg =
       dir.write("c.yaml", config(unique_name("ns"), "echo ran", "{namespaces: [pid, net]}"));
   Result v = as_user({"validate", "-c", cfg});
@@ -189,7 +189,7 @@ TEST_F(RootlessTest, RefusesNamespacesWithoutAUserNamespace) {
       << v.err;
 }
 
-TEST_F(RootlessTest, RefusesToJoinSomeoneElsesUserNamespace) {
+TEST_F(NsRootlessTest, RefusesToJoinSomeoneElsesUserNamespace) {
   // A user namespace root made, bound onto a file the test user can open.
   Background owner({"unshare", "--user", "--map-root-user", "sleep", "1000"});
   std::string proc = "/proc/" + std::to_string(owner.pid()) + "/ns/user";

@@ -8,19 +8,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(CheckMap, AcceptsDisjointLines) {
+TEST(NsCheckMap, AcceptsDisjointLines) {
   EXPECT_FALSE(check_map({{0, 1000, 1}, {1, 100000, 65536}}));
   EXPECT_FALSE(check_map({{0, 0, 4294967295u}}));  // the whole id space, as root's own map
 }
 
-TEST(CheckMap, RefusesEmptyRange) {
+TEST(NsCheckMap, RefusesEmptyRange) {
   auto problem = check_map({{0, 1000, 1}, {5, 2000, 0}});
   ASSERT_TRUE(problem);
   EXPECT_EQ(problem->index, 1u);
   EXPECT_NE(problem->message.find("at least 1"), std::string::npos);
 }
 
-TEST(CheckMap, RefusesOverlappingContainerIds) {
+TEST(NsCheckMap, RefusesOverlappingContainerIds) {
   auto problem = check_map({{0, 100000, 10}, {9, 200000, 5}});
   ASSERT_TRUE(problem);
   EXPECT_EQ(problem->index, 1u);
@@ -28,14 +28,14 @@ TEST(CheckMap, RefusesOverlappingContainerIds) {
       << problem->message;
 }
 
-TEST(CheckMap, RefusesOverlappingHostIds) {
+TEST(NsCheckMap, RefusesOverlappingHostIds) {
   auto problem = check_map({{0, 100000, 10}, {100, 100005, 1}});
   ASSERT_TRUE(problem);
   EXPECT_NE(problem->message.find("host ids 100005..100005 overlap line 0"), std::string::npos)
       << problem->message;
 }
 
-TEST(CheckMap, RefusesRangesPastTheIdSpace) {
+TEST(NsCheckMap, RefusesRangesPastTheIdSpace) {
   auto container = check_map({{4294967000u, 1000, 1000}});
   ASSERT_TRUE(container);
   EXPECT_NE(container->message.find("container ids"), std::string::npos);
@@ -44,7 +44,7 @@ TEST(CheckMap, RefusesRangesPastTheIdSpace) {
   EXPECT_NE(host->message.find("host ids"), std::string::npos);
 }
 
-TEST(CheckMap, RefusesMoreLinesThanTheKernelTakes) {
+TEST(NsCheckMap, RefusesMoreLinesThanTheKernelTakes) {
   std::vector<IdMapping> map;
   for (uint32_t i = 0; i < kMaxMapLines + 1; ++i) map.push_back({i, 1000 + i, 1});
   auto problem = check_map(map);
@@ -52,7 +52,7 @@ TEST(CheckMap, RefusesMoreLinesThanTheKernelTakes) {
   EXPECT_NE(problem->message.find("at most 340"), std::string::npos);
 }
 
-TEST(Covered, JoinsAdjacentRangesAndFindsHoles) {
+TEST(NsCovered, JoinsAdjacentRangesAndFindsHoles) {
   std::vector<IdRange> ranges{{100, 10}, {110, 10}, {200, 5}};
   EXPECT_TRUE(covered(ranges, 100, 20));
   EXPECT_TRUE(covered(ranges, 105, 10));
@@ -62,7 +62,7 @@ TEST(Covered, JoinsAdjacentRangesAndFindsHoles) {
   EXPECT_FALSE(covered({}, 0, 1));
 }
 
-TEST(ParseSubid, MatchesByNameOrUidAndSkipsJunk) {
+TEST(NsParseSubid, MatchesByNameOrUidAndSkipsJunk) {
   std::string text =
       "# comment\n"
       "alice:100000:65536\n"
@@ -80,7 +80,7 @@ TEST(ParseSubid, MatchesByNameOrUidAndSkipsJunk) {
   EXPECT_TRUE(parse_subid(text, "carol", 2000).empty());
 }
 
-TEST(ProcMap, ParsesAndFormats) {
+TEST(NsProcMap, ParsesAndFormats) {
   auto map = parse_proc_map("         0     100000      65536\n      1000       1000          1\n");
   ASSERT_EQ(map.size(), 2u);
   EXPECT_EQ(map[0].host, 100000u);
@@ -91,7 +91,7 @@ TEST(ProcMap, ParsesAndFormats) {
   EXPECT_EQ(parse_proc_map("0 0 4294967295\n")[0].size, 4294967295u);
 }
 
-TEST(TimeOffsets, FormatsNegativeOffsetsWithNonNegativeNanoseconds) {
+TEST(NsTimeOffsets, FormatsNegativeOffsetsWithNonNegativeNanoseconds) {
   EXPECT_EQ(format_offsets({10s, 0s}), "monotonic 10 0\nboottime 0 0\n");
   EXPECT_EQ(format_offsets({-1500ms, 3600s + 250ms}),
             "monotonic -2 500000000\nboottime 3600 250000000\n");

@@ -58,7 +58,7 @@ std::string error_of(const std::string& with, const Caller& caller, const std::s
   return "";
 }
 
-TEST(Options, DefaultsToEveryNamespaceButTime) {
+TEST(NsOptionParsing, DefaultsToEveryNamespaceButTime) {
   NsOptions o = parse("{}", root());
   EXPECT_EQ(o.created, uint64_t{CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS |
                                 CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP});
@@ -70,14 +70,14 @@ TEST(Options, DefaultsToEveryNamespaceButTime) {
   EXPECT_FALSE(o.maps.deny_setgroups);
 }
 
-TEST(Options, TimeOffsetsAskForATimeNamespace) {
+TEST(NsOptionParsing, TimeOffsetsAskForATimeNamespace) {
   NsOptions o = parse("{time_offsets: {monotonic: 10s, boottime: -1h}}", root());
   EXPECT_TRUE(o.creates(CLONE_NEWTIME));
   EXPECT_EQ(o.time_offsets.monotonic, 10s);
   EXPECT_EQ(o.time_offsets.boottime, -1h);
 }
 
-TEST(Options, TimeOffsetsNeedTimeInAnExplicitList) {
+TEST(NsOptionParsing, TimeOffsetsNeedTimeInAnExplicitList) {
   EXPECT_NE(error_of("{namespaces: [user, pid], time_offsets: {monotonic: 1s}}", root())
                 .find("stages[0].with.time_offsets: needs a new time namespace"),
             std::string::npos);
@@ -88,14 +88,14 @@ TEST(Options, TimeOffsetsNeedTimeInAnExplicitList) {
             std::string::npos);
 }
 
-TEST(Options, ExplicitListIsExact) {
+TEST(NsOptionParsing, ExplicitListIsExact) {
   NsOptions o = parse("{namespaces: [pid, net], init: true}", root());
   EXPECT_EQ(o.created, uint64_t{CLONE_NEWPID | CLONE_NEWNET});
   EXPECT_TRUE(o.init);
   EXPECT_TRUE(o.maps.uid_map.empty());
 }
 
-TEST(Options, RefusesUnknownAndRepeatedNamespaces) {
+TEST(NsOptionParsing, RefusesUnknownAndRepeatedNamespaces) {
   EXPECT_NE(error_of("{namespaces: [user, network]}", root())
                 .find("stages[0].with.namespaces[1]: unknown namespace 'network'"),
             std::string::npos);
@@ -104,13 +104,13 @@ TEST(Options, RefusesUnknownAndRepeatedNamespaces) {
             std::string::npos);
 }
 
-TEST(Options, MapsNeedANewUserNamespace) {
+TEST(NsOptionParsing, MapsNeedANewUserNamespace) {
   EXPECT_NE(error_of("{namespaces: [pid], uid_map: [{container: 0, host: 1000, size: 1}]}", root())
                 .find("stages[0].with.uid_map: needs a new user namespace"),
             std::string::npos);
 }
 
-TEST(Options, MapErrorsNameTheLine) {
+TEST(NsOptionParsing, MapErrorsNameTheLine) {
   std::string e = error_of(
       "{uid_map: [{container: 0, host: 100000, size: 10}, {container: 5, host: 200000, size: 1}]}",
       root());
@@ -128,7 +128,7 @@ TEST(Options, MapErrorsNameTheLine) {
   EXPECT_NE(error_of("{uid_map: []}", root()).find("uid_map: an empty map"), std::string::npos);
 }
 
-TEST(Options, RootMapsMustExistInItsOwnNamespace) {
+TEST(NsOptionParsing, RootMapsMustExistInItsOwnNamespace) {
   Caller nested = root();
   nested.own_uid_map = {{0, 100000, 65536}};  // modrt itself runs in a user namespace
   EXPECT_NE(error_of("{uid_map: [{container: 0, host: 70000, size: 1}]}", nested)
@@ -136,7 +136,7 @@ TEST(Options, RootMapsMustExistInItsOwnNamespace) {
             std::string::npos);
 }
 
-TEST(Options, ProcessUserMustBeMapped) {
+TEST(NsOptionParsing, ProcessUserMustBeMapped) {
   Config config = parse_config(
       "name: t\nprocess: {args: [/bin/true], user: {uid: 1000, gid: 0}}\n"
       "stages: [{plugin: ns, with: {uid_map: [{container: 0, host: 100000, size: 100}]}}]\n",
@@ -151,7 +151,7 @@ TEST(Options, ProcessUserMustBeMapped) {
   }
 }
 
-TEST(Options, RootlessDefaultsToSelfPlusSubordinateRange) {
+TEST(NsOptionParsing, RootlessDefaultsToSelfPlusSubordinateRange) {
   NsOptions o = parse("{}", user(true));
   ASSERT_EQ(o.maps.uid_map.size(), 2u);
   EXPECT_EQ(o.maps.uid_map[0].host, 1234u);
@@ -162,7 +162,7 @@ TEST(Options, RootlessDefaultsToSelfPlusSubordinateRange) {
   EXPECT_FALSE(o.maps.deny_setgroups);
 }
 
-TEST(Options, RootlessWithoutGrantsSelfMapsAndDeniesSetgroups) {
+TEST(NsOptionParsing, RootlessWithoutGrantsSelfMapsAndDeniesSetgroups) {
   NsOptions o = parse("{}", user(false));
   ASSERT_EQ(o.maps.uid_map.size(), 1u);
   EXPECT_EQ(o.maps.uid_map[0].host, 1234u);
@@ -171,7 +171,7 @@ TEST(Options, RootlessWithoutGrantsSelfMapsAndDeniesSetgroups) {
   EXPECT_TRUE(o.maps.deny_setgroups);
 }
 
-TEST(Options, RootlessRefusesHostIdsItDoesNotOwn) {
+TEST(NsOptionParsing, RootlessRefusesHostIdsItDoesNotOwn) {
   std::string e = error_of("{uid_map: [{container: 0, host: 100000, size: 10}]}", user(true));
   EXPECT_NE(e.find("stages[0].with.uid_map[0]: host uids 100000..100009 are not yours to map"),
             std::string::npos)
@@ -183,13 +183,13 @@ TEST(Options, RootlessRefusesHostIdsItDoesNotOwn) {
             std::string::npos);
 }
 
-TEST(Options, RootlessRangesNeedTheHelper) {
+TEST(NsOptionParsing, RootlessRangesNeedTheHelper) {
   Caller c = user(true);
   c.newuidmap.clear();
   EXPECT_NE(error_of("{}", c).find("needs newuidmap (package uidmap)"), std::string::npos);
 }
 
-TEST(Options, RootlessSelfMapCannotKeepSupplementaryGroups) {
+TEST(NsOptionParsing, RootlessSelfMapCannotKeepSupplementaryGroups) {
   Config config = parse_config(
       "name: t\nprocess: {args: [/bin/true], user: {uid: 0, gid: 0, additional_gids: [0]}}\n"
       "stages: [{plugin: ns}]\n",
@@ -197,13 +197,13 @@ TEST(Options, RootlessSelfMapCannotKeepSupplementaryGroups) {
   EXPECT_THROW(parse_options(config.stages[0].with, config, user(false)), ConfigError);
 }
 
-TEST(Options, RootlessNeedsAUserNamespace) {
+TEST(NsOptionParsing, RootlessNeedsAUserNamespace) {
   EXPECT_NE(error_of("{namespaces: [pid, net]}", user(true))
                 .find("creating or joining namespaces needs a user namespace"),
             std::string::npos);
 }
 
-TEST(Options, HostnameNeedsANewUtsNamespace) {
+TEST(NsOptionParsing, HostnameNeedsANewUtsNamespace) {
   EXPECT_EQ(parse("{hostname: box, domainname: example.org}", root()).hostname, "box");
   EXPECT_EQ(parse("{}", root(), "hostname: web\n").hostname, "web");
   EXPECT_NE(error_of("{namespaces: [pid], hostname: box}", root())
@@ -216,7 +216,7 @@ TEST(Options, HostnameNeedsANewUtsNamespace) {
             std::string::npos);
 }
 
-TEST(Options, JoinsAreCheckedAndOrderedUserFirst) {
+TEST(NsOptionParsing, JoinsAreCheckedAndOrderedUserFirst) {
   NsOptions o =
       parse("{namespaces: [mount, uts], join: {net: /proc/self/ns/net, user: /proc/self/ns/user}}",
             root());
@@ -229,7 +229,7 @@ TEST(Options, JoinsAreCheckedAndOrderedUserFirst) {
       parse("{namespaces: [pid], join: {net: /proc/self/ns/net}}", root()).creates(CLONE_NEWNET));
 }
 
-TEST(Options, JoinRefusesBadPaths) {
+TEST(NsOptionParsing, JoinRefusesBadPaths) {
   EXPECT_NE(error_of("{namespaces: [], join: {net: /proc/999999999/ns/net}}", root())
                 .find("stages[0].with.join.net: open '/proc/999999999/ns/net': No such file"),
             std::string::npos);
@@ -244,7 +244,7 @@ TEST(Options, JoinRefusesBadPaths) {
             std::string::npos);
 }
 
-TEST(Options, JoinRefusesImpossibleCombinations) {
+TEST(NsOptionParsing, JoinRefusesImpossibleCombinations) {
   EXPECT_NE(error_of("{namespaces: [net], join: {net: /proc/self/ns/net}}", root())
                 .find("'net' is both created here and joined"),
             std::string::npos);
