@@ -187,19 +187,9 @@ std::string parse_uts_name(const ConfigNode& node) {
   return name;
 }
 
-}  // namespace
-
-const JoinTarget* NsOptions::joined(uint64_t flag) const {
-  for (const auto& j : joins)
-    if (j.kind.flag == flag) return &j;
-  return nullptr;
-}
-
-NsOptions parse_options(const ConfigNode& with, const Config& config, const Caller& caller) {
-  with.expect_keys({"namespaces", "join", "uid_map", "gid_map", "hostname", "domainname",
-                    "time_offsets", "init"});
-  NsOptions opts;
-
+// Which namespaces are created and which joined, and whether the kernel can do that.
+void parse_namespaces(const ConfigNode& with, const Config& config, const Caller& caller,
+                      NsOptions& opts) {
   std::optional<ConfigNode> join_node = with.find("join");
   if (join_node) opts.joins = parse_joins(*join_node, config, caller);
   uint64_t joined = 0;
@@ -244,8 +234,11 @@ NsOptions parse_options(const ConfigNode& with, const Config& config, const Call
         "uid {} is not privileged: creating or joining namespaces needs a user namespace too "
         "('user' in namespaces, or join.user)",
         caller.uid));
+}
 
-  // --- id maps ---
+// The user namespace's maps, how they get written, and whether process.user fits in them.
+void parse_maps(const ConfigNode& with, const Config& config, const Caller& caller,
+                NsOptions& opts) {
   std::optional<ConfigNode> uid_node = with.find("uid_map");
   std::optional<ConfigNode> gid_node = with.find("gid_map");
   for (const auto& node : {uid_node, gid_node}) {
@@ -292,8 +285,11 @@ NsOptions parse_options(const ConfigNode& with, const Config& config, const Call
           "setgroups denied; grant uid {} a range in /etc/subgid (newgidmap) or drop them",
           caller.uid));
   }
+}
 
-  // --- uts ---
+void parse_uts(const ConfigNode& with, const Config& config, NsOptions& opts) {
+  const std::optional<ConfigNode> list = with.find("namespaces");
+  const ConfigNode& list_or_with = list ? *list : with;
   if (auto node = with.find("hostname")) {
     opts.hostname = parse_uts_name(*node);
     if (!opts.creates(CLONE_NEWUTS))
@@ -311,8 +307,10 @@ NsOptions parse_options(const ConfigNode& with, const Config& config, const Call
     if (!opts.creates(CLONE_NEWUTS))
       node->fail("needs a new uts namespace ('uts' in namespaces): it would rename the host");
   }
+}
 
-  // --- time ---
+void parse_time(const ConfigNode& with, NsOptions& opts) {
+  std::optional<ConfigNode> offsets = with.find("time_offsets");
   if (offsets) {
     if (!opts.creates(CLONE_NEWTIME))
       offsets->fail("needs a new time namespace ('time' in namespaces)");
@@ -320,7 +318,24 @@ NsOptions parse_options(const ConfigNode& with, const Config& config, const Call
     if (auto m = offsets->find("monotonic")) opts.time_offsets.monotonic = parse_offset(*m);
     if (auto b = offsets->find("boottime")) opts.time_offsets.boottime = parse_offset(*b);
   }
+}
 
+}  // namespace
+
+const JoinTarget* NsOptions::joined(uint64_t flag) const {
+  for (const auto& j : joins)
+    if (j.kind.flag == flag) return &j;
+  return nullptr;
+}
+
+NsOptions parse_options(const ConfigNode& with, const Config& config, const Caller& caller) {
+  with.expect_keys({"namespaces", "join", "uid_map", "gid_map", "hostname", "domainname",
+                    "time_offsets", "init"});
+  NsOptions opts;
+  parse_namespaces(with, config, caller, opts);
+  parse_maps(with, config, caller, opts);
+  parse_uts(with, config, opts);
+  parse_time(with, opts);
   opts.init = with.bool_or("init", false);
   return opts;
 }
