@@ -155,6 +155,38 @@ TEST_F(NsRootlessTest, WithoutGrantsOnlyTheSelfMap) {
   EXPECT_EQ(v["host"], "self");
 }
 
+TEST_F(NsRootlessTest, TimeOffsetsWithoutPrivileges) {
+  std::string cfg = dir.write("c.yaml", config(unique_name("ns"),
+                                               "echo offsets=$(tr -s \" \n\" \"  \" "
+                                               "< /proc/self/timens_offsets)",
+                                               "{time_offsets: {boottime: 3600s}}"));
+  Result r = as_user({"run", "-c", cfg});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(values(r.out)["offsets"], "monotonic 0 0 boottime 3600 0");
+}
+
+TEST_F(NsRootlessTest, JoinsItsOwnUserNamespaceAndItsNetNamespace) {
+  // The user's own "pod": a user and a net namespace it made itself with util-linux unshare.
+  Background pod({"setpriv", "--reuid", std::to_string(uid_), "--regid", std::to_string(gid_),
+                  "--init-groups", "--", "unshare", "--user", "--map-root-user", "--net", "sleep",
+                  "1000"});
+  std::string proc = "/proc/" + std::to_string(pod.pid()) + "/ns/";
+  ASSERT_TRUE(wait_until(
+      [&] { return ns_link(proc + "net") != host_ns("net") && !ns_link(proc + "net").empty(); }));
+  std::string cfg = dir.write(
+      "c.yaml", config(unique_name("ns"), kReport,
+                       "{namespaces: [mount, uts, ipc], hostname: pod, join: {user: " + proc +
+                           "user, net: " + proc + "net}}"));
+  Result r = as_user({"run", "-c", cfg});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto v = values(r.out);
+  EXPECT_EQ(v["user"], ns_link(proc + "user"));
+  EXPECT_EQ(v["net"], ns_link(proc + "net"));
+  EXPECT_EQ(v["uid_map"], "0:" + std::to_string(uid_) + ":1");
+  EXPECT_EQ(v["host"], "pod");
+  EXPECT_NE(v["uts"], host_ns("uts"));
+}
+
 TEST_F(NsRootlessTest, RefusesHostIdsTheUserDoesNotOwn) {
   std::string cfg =
       dir.write("c.yaml", config(unique_name("ns"), "echo ran",
