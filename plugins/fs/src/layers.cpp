@@ -30,6 +30,13 @@ void make_owned_dir(const Context& ctx, const stdfs::path& p, unsigned mode) {
     throw_errno("chown '{}' to {}:{}", p.string(), ctx.root_host_uid(), ctx.root_host_gid());
 }
 
+UniqueFd make_owned_dir_at(const Context& ctx, int dir_fd, const char* name, unsigned mode) {
+  if (::mkdirat(dir_fd, name, mode) < 0) throw_errno("create '{}'", name);
+  if (::fchownat(dir_fd, name, ctx.root_host_uid(), ctx.root_host_gid(), AT_SYMLINK_NOFOLLOW) < 0)
+    throw_errno("chown '{}' to {}:{}", name, ctx.root_host_uid(), ctx.root_host_gid());
+  return open_fd_at(dir_fd, name, O_PATH | O_DIRECTORY);
+}
+
 // A persistent upper or work dir: used as it is when it exists, created (for the container's
 // root) when not. Never removed by modrt.
 UniqueFd persistent_dir(const Context& ctx, const stdfs::path& p, const char* key) {
@@ -75,6 +82,18 @@ HostLayers open_layers(Context& ctx, const FsOptions& options) {
     if (options.overlay->upper) {
       layers.upper = persistent_dir(ctx, *options.overlay->upper, "overlay.upper");
       layers.work = persistent_dir(ctx, *options.overlay->work, "overlay.work");
+    } else if (options.overlay->ephemeral == Ephemeral::memory) {
+      with_context("create the ephemeral overlay layers in memory", [&] {
+        // Detached: the tmpfs never appears in any mount table of the host, and it is freed when
+        // the last reference goes (the overlay, when the workload's mount namespace dies; or
+        // these fds, if the run ends before) - even if modrt itself is killed.
+        FsContext tmpfs("tmpfs");
+        tmpfs.set("mode", "0700");
+        if (options.overlay->size) tmpfs.set("size", std::to_string(*options.overlay->size));
+        layers.upper_store = tmpfs.mount();
+        layers.upper = make_owned_dir_at(ctx, layers.upper_store.get(), "upper", 0755);
+        layers.work = make_owned_dir_at(ctx, layers.upper_store.get(), "work", 0700);
+      });
     } else {
       stdfs::path dir = ctx.state_dir() / "fs";
       // Recorded first: a crash between mkdir and the record would leak the directory.
@@ -133,6 +152,11 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
       add_lower(layers.rootfs.get());
       overlay.set_fd("upperdir", layers.upper.get());
       overlay.set_fd("workdir", layers.work.get());
+      // An ephemeral upper on disk is thrown away at exit, so overlayfs need not sync it: without
+      // "volatile" the last unmount (when the workload's mount namespace dies, on its exit path)
+      // syncs the host file system under the upper.
+      if (!options.overlay->upper && options.overlay->ephemeral == Ephemeral::disk)
+        overlay.flag("volatile");
       return overlay.mount();
     }));
   } else {

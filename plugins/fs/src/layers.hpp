@@ -1,5 +1,6 @@
 // Host side of the root file system: the layers (rootfs, overlay lowers, upper and work), the
-// ephemeral upper under the state dir, and the detached mounts handed to the workload.
+// ephemeral upper (a private tmpfs, or under the state dir), and the detached mounts handed to the
+// workload.
 #pragma once
 
 #include <vector>
@@ -13,13 +14,15 @@ namespace modrt::fs {
 struct HostLayers {
   UniqueFd rootfs;
   std::vector<UniqueFd> lower;  // overlay.lower, top first
+  UniqueFd upper_store;         // the ephemeral upper's private tmpfs (memory), else unset
   UniqueFd upper;
   UniqueFd work;
   std::vector<UniqueFd> bind_sources;  // bind mounts, in config order
 };
 
-// prepare: opens the layers and bind sources; creates the ephemeral upper+work (recorded in the
-// ledger as "ephemeral") or a missing persistent upper/work, owned by the container's root.
+// prepare: opens the layers and bind sources; creates the ephemeral upper+work (in a detached
+// tmpfs, or under the state dir recorded in the ledger as "ephemeral") or a missing persistent
+// upper/work, owned by the container's root.
 HostLayers open_layers(Context& ctx, const FsOptions& options);
 
 // apply_host: the detached mounts of host-mount-layout order — the root (overlay, or a bind of

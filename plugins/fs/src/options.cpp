@@ -144,7 +144,7 @@ FsOptions parse_options(const ConfigNode& with, const Config& config) {
   FsOptions opt;
   opt.rootfs = existing_path(with.require("rootfs"), config, Kind::directory);
   if (auto ov = with.find("overlay")) {
-    ov->expect_keys({"lower", "upper", "work"});
+    ov->expect_keys({"lower", "upper", "work", "ephemeral", "size"});
     OverlaySpec spec;
     if (auto lower = ov->find("lower"))
       for (const auto& item : lower->items())
@@ -157,6 +157,22 @@ FsOptions parse_options(const ConfigNode& with, const Config& config) {
       spec.upper = config.resolve(upper->as_string());
       spec.work = config.resolve(work->as_string());
       if (*spec.upper == *spec.work) work->fail("`work:` must differ from `upper:`");
+    }
+    if (auto eph = ov->find("ephemeral")) {
+      if (upper) eph->fail("`ephemeral:` is for the default upper; this overlay has `upper:`");
+      std::string v = eph->as_string();
+      if (v == "memory")
+        spec.ephemeral = Ephemeral::memory;
+      else if (v == "disk")
+        spec.ephemeral = Ephemeral::disk;
+      else
+        eph->fail(fmt::format("expected memory or disk, got '{}'", v));
+    }
+    if (auto size = ov->find("size")) {
+      if (upper || spec.ephemeral != Ephemeral::memory)
+        size->fail("`size:` limits the in-memory ephemeral upper only");
+      spec.size = size->as_size();
+      if (*spec.size == 0) size->fail("the upper needs a size above 0");
     }
     opt.overlay = std::move(spec);
   }

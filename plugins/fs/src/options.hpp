@@ -29,10 +29,17 @@ struct MountSpec {
   std::optional<unsigned> mode;  // tmpfs root permissions
 };
 
+// Where an ephemeral upper lives: a private tmpfs that exists only as long as the container's
+// mounts do (no host mount, no disk I/O, nothing to remove), or directories under the run's state
+// dir that rollback removes (for writes too large for memory).
+enum class Ephemeral { memory, disk };
+
 struct OverlaySpec {
   std::vector<std::filesystem::path> lower;    // extra read-only layers above rootfs, top first
-  std::optional<std::filesystem::path> upper;  // persistent upper; unset: ephemeral in state dir
+  std::optional<std::filesystem::path> upper;  // persistent upper; unset: ephemeral
   std::optional<std::filesystem::path> work;   // with upper: overlayfs' work dir
+  Ephemeral ephemeral = Ephemeral::memory;
+  std::optional<uint64_t> size;  // memory: the tmpfs's size limit
 };
 
 // Whether lower layers are shown through an idmapped mount when there is a user namespace, so that

@@ -115,6 +115,24 @@ TEST_F(OptionsTest, OverlayLayersAndPersistentUpper) {
             std::string::npos);
 }
 
+TEST_F(OptionsTest, EphemeralUpperInMemoryOrOnDisk) {
+  FsOptions o = parse("{rootfs: rootfs, overlay: {}}");
+  EXPECT_EQ(o.overlay->ephemeral, Ephemeral::memory);
+  EXPECT_FALSE(o.overlay->size);
+  o = parse("{rootfs: rootfs, overlay: {size: 64M}}");
+  EXPECT_EQ(*o.overlay->size, 64u << 20);
+  EXPECT_EQ(parse("{rootfs: rootfs, overlay: {ephemeral: disk}}").overlay->ephemeral,
+            Ephemeral::disk);
+  EXPECT_NE(error_of("{rootfs: rootfs, overlay: {ephemeral: ram}}").find("expected memory or disk"),
+            std::string::npos);
+  EXPECT_NE(error_of("{rootfs: rootfs, overlay: {ephemeral: disk, size: 1M}}")
+                .find("in-memory ephemeral upper only"),
+            std::string::npos);
+  EXPECT_NE(error_of("{rootfs: rootfs, overlay: {upper: u, work: w, ephemeral: memory}}")
+                .find("this overlay has `upper:`"),
+            std::string::npos);
+}
+
 TEST_F(OptionsTest, BindAndTmpfsMounts) {
   FsOptions o = parse(
       "{rootfs: rootfs, mounts: ["

@@ -87,13 +87,13 @@ TEST_F(FsTest, TwoContainersSharingALowerSeeOnlyTheirOwnWrites) {
   EXPECT_EQ(tree_digest(lower), before);
 }
 
-TEST_P(FsVariantTest, EphemeralUpperIsRemovedAfterExit) {
+TEST_P(FsVariantTest, EphemeralUpperOnDiskIsRemovedAfterExit) {
   stdfs::path lower = private_rootfs(dir);
   std::string before = tree_digest(lower);
   std::string name = unique_name("fseph");
   Result r = run_config(config(
       name, std::string(kScribble) + " >/dev/null; grep -o 'upperdir=[^,]*' /proc/self/mountinfo",
-      "{rootfs: " + lower.string() + ", overlay: {}}", GetParam()));
+      "{rootfs: " + lower.string() + ", overlay: {ephemeral: disk}}", GetParam()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto eq = r.out.find("upperdir=");
   ASSERT_NE(eq, std::string::npos) << r.out;
@@ -107,12 +107,41 @@ TEST_P(FsVariantTest, EphemeralUpperIsRemovedAfterExit) {
   EXPECT_EQ(tree_digest(lower), before);
 }
 
+TEST_P(FsVariantTest, EphemeralUpperInMemoryLeavesNothing) {
+  stdfs::path lower = private_rootfs(dir);
+  std::string before = tree_digest(lower);
+  std::string name = unique_name("fsmem");
+  Result r = run_config(config(
+      name,
+      std::string(kScribble) + " >/dev/null; grep ' / / ' /proc/self/mountinfo | cut -d' ' -f3",
+      "{rootfs: " + lower.string() + ", overlay: {}}", GetParam()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string device = r.out.substr(0, r.out.find('\n'));
+  ASSERT_EQ(device.rfind("0:", 0), 0u) << r.out;
+  // The overlay (and with it the private tmpfs holding its upper) is gone from every mount
+  // namespace on the host; nothing was written to disk and no state dir is left.
+  EXPECT_FALSE(any_mount_mentions(" " + device + " / ")) << device;
+  EXPECT_FALSE(stdfs::exists(modrt.state_root() / name));
+  EXPECT_EQ(tree_digest(lower), before);
+}
+
+TEST_F(FsTest, EphemeralUpperInMemoryHonoursItsSize) {
+  std::string name = unique_name("fsmsz");
+  Result r = run_config(config(name,
+                               "dd if=/dev/zero of=/small bs=1024 count=256 2>/dev/null && "
+                               "echo small-ok; (dd if=/dev/zero of=/big bs=1024 count=4096) 2>&1",
+                               "{rootfs: " + busybox_rootfs() + ", overlay: {size: 1M}}"));
+  EXPECT_NE(r.out.find("small-ok"), std::string::npos) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("No space left on device"), std::string::npos) << r.out << r.err;
+}
+
 TEST_F(FsTest, EphemeralUpperIsRemovedWhenALaterStageFails) {
   for (const char* phase : {"apply_host", "apply_workload"}) {
     std::string name = unique_name("fsfail");
     std::string log = (dir / (std::string("log-") + phase)).string();
     Result r = run_config(config(
-        name, "true", "{rootfs: " + busybox_rootfs() + ", overlay: {}}", Variant::root,
+        name, "true", "{rootfs: " + busybox_rootfs() + ", overlay: {ephemeral: disk}}",
+        Variant::root,
         "  - plugin: fault1\n    with: {fail_at: " + std::string(phase) + ", log: " + log + "}\n"));
     EXPECT_EQ(r.exit_code, 125) << phase << ": " << r.err;
     EXPECT_NE(r.err.find("failed at"), std::string::npos) << r.err;
