@@ -144,7 +144,7 @@ LiveCgroup create_cgroup(Context& ctx, const Target& target, const std::string& 
       throw_errno("create cgroup '{}'", leaf.string());
     }
     ctx.ledger().record(kLedgerCgroup, ledger_value(h.version, leaf));
-    LiveCgroup out{h.version, leaf, open_dir(leaf), target.controllers};
+    LiveCgroup out{h.version, leaf, open_dir(leaf), target.controllers, UniqueFd()};
     if (cpuset_v1) inherit_cpuset(leaf, target.writes);
     write_limits(out, target.writes);
     return out;

@@ -32,6 +32,9 @@ struct LiveCgroup {
   std::filesystem::path path;
   UniqueFd dir;
   std::set<std::string> controllers;  // v2 names served here
+  // v1: the leaf's `tasks` file, opened on the host so the workload can move itself in (see
+  // CgroupStage::apply_workload); the parent closes its copy once the workload exists.
+  UniqueFd tasks;
 };
 
 // Creates `name` for one target (all directories recorded in ctx.ledger()) and writes its limits.

@@ -2,6 +2,7 @@
 // controller it needs (v2 where the host offers it, v1 for the rest), with the configured limits;
 // explains an OOM death; removes everything again, whatever happened.
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -28,25 +29,35 @@ class CgroupStage final : public Stage {
       ctx.log().info("controller {}: cgroup {}", controller, to_string(version));
     for (const auto& target : plan_.targets) {
       cgroups_.push_back(create_cgroup(ctx, target, options_.parent, ctx.name()));
-      const LiveCgroup& made = cgroups_.back();
+      LiveCgroup& made = cgroups_.back();
       ctx.log().debug("created {} cgroup {}", to_string(made.version), made.path.string());
       if (made.version == Version::v2) {
         // The core clones the workload straight into it (CLONE_INTO_CGROUP): no migration later.
         int fd = ::fcntl(made.dir.get(), F_DUPFD_CLOEXEC, 0);
         if (fd < 0) throw_errno("dup cgroup fd of '{}'", made.path.string());
         ctx.cgroup_fd = UniqueFd(fd);
+      } else {
+        made.tasks = with_context(fmt::format("open cgroup '{}'", made.path.string()),
+                                  [&] { return open_fd_at(made.dir.get(), "tasks", O_WRONLY); });
       }
     }
   }
 
-  void apply_host(Context& ctx) override {
-    std::string pid = std::to_string(ctx.pid);
+  void apply_host(Context&) override {
+    // The workload holds its own copies of the `tasks` fds from the clone.
+    for (auto& c : cgroups_) c.tasks.reset();
+  }
+
+  // v1 has no clone-into. Moving the workload by pid (cgroup.procs) takes the kernel's global
+  // threadgroup lock for writing, which waits for an RCU grace period: 10-15 ms here, most of the
+  // startup. A single-threaded process moving itself through `tasks` ("0" = the calling thread)
+  // needs no such lock. It runs before any user code (exec comes after every apply_workload);
+  // the fds were opened on the host, and v1 checks the opener's credentials, so this works from
+  // inside a user namespace too.
+  void apply_workload(Context&) override {
     for (const auto& c : cgroups_) {
-      if (c.version == Version::v2) continue;  // the core cloned it straight in
-      // v1 has no clone-into: move the workload while it waits at the sync point, before it runs
-      // anything of its own, so all it will ever do is accounted and limited.
-      with_context(fmt::format("move pid {} into cgroup '{}'", pid, c.path.string()),
-                   [&] { write_file_at(c.dir.get(), "cgroup.procs", pid); });
+      if (!c.tasks) continue;
+      if (::write(c.tasks.get(), "0", 1) != 1) throw_errno("join cgroup '{}'", c.path.string());
     }
   }
 

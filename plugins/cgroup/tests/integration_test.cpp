@@ -171,6 +171,23 @@ TEST_F(CgroupTest, HugetlbThroughV2WhileMemoryAndPidsGoThroughV1) {
   }
 }
 
+TEST_F(CgroupTest, TheWorkloadJoinsV1CgroupsFromInsideAUserNamespace) {
+  // The v1 join happens inside the workload (through `tasks` fds opened on the host), after the
+  // ns stage made it uid 0 of a user namespace that is nobody on the host.
+  Result r = run(
+      config("{memory.max: 64M, pids.max: 32, cpu.max: '50%'}", "",
+             "[user, pid, mount, ipc, uts], uid_map: [{container: 0, host: 100000, size: 65536}], "
+             "gid_map: [{container: 0, host: 100000, size: 65536}]"),
+      {"/bin/cat", "/proc/self/cgroup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* c : {":memory:", ":pids:", ":cpu:"}) {
+    EXPECT_THAT(r.out, ::testing::MatchesRegex("(.|\n)*" + std::string(c) + "/.*modrt/" + name_ +
+                                               "\n(.|\n)*"))
+        << c;
+  }
+  expect_no_cgroups_left();
+}
+
 TEST_F(CgroupTest, LeftoverProcessesAreKilledWhenTheWorkloadExits) {
   // No pid namespace: the background sleep would outlive its parent if the cgroup did not end it.
   std::string marker = "cg-leftover-" + name_;
