@@ -5,6 +5,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -26,13 +28,41 @@ std::vector<uint32_t> architectures_of(const Profile& profile) {
   throw Error(fmt::format("profile rule for {}: {}", rule.names.front(), message));
 }
 
+// Native calls above `newest` (and below the x32 range) return ENOSYS before the filter proper
+// looks at them; everything else falls through to it unchanged. Jumps count from the next insn.
+std::vector<sock_filter> enosys_prefix(uint32_t audit_arch, uint32_t newest) {
+  constexpr uint32_t kX32Bit = 0x40000000;
+  return {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, audit_arch, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, kX32Bit, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, newest, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+  };
+}
+
 }  // namespace
+
+int SyscallFilter::newest_known_syscall() {
+  static const int newest = [] {
+    int found = -1;
+    for (int nr = 0; nr < 1024; ++nr) {
+      char* name = ::seccomp_syscall_resolve_num_arch(::seccomp_arch_native(), nr);
+      if (name) found = nr;
+      ::free(name);
+    }
+    return found;
+  }();
+  return newest;
+}
 
 void SyscallFilter::Release::operator()(void* ctx) const {
   ::seccomp_release(ctx);
 }
 
 SyscallFilter::SyscallFilter(const Profile& profile) {
+  enosys_for_newer_ = !profile.default_action.lets_through();
   ctx_.reset(::seccomp_init(profile.default_action.to_libseccomp()));
   if (!ctx_) throw Error("seccomp_init: could not allocate a filter");
   scmp_filter_ctx ctx = ctx_.get();
@@ -100,6 +130,12 @@ BpfProgram SyscallFilter::compile() const {
     if (n < 0) throw_errno("read the seccomp program back");
     if (n == 0) throw Error("read the seccomp program back: unexpected end");
     done += static_cast<size_t>(n);
+  }
+  int newest = newest_known_syscall();
+  if (enosys_for_newer_ && newest > 0) {
+    // libseccomp's SCMP_ARCH_* tokens are the kernel's AUDIT_ARCH_* values.
+    auto prefix = enosys_prefix(::seccomp_arch_native(), static_cast<uint32_t>(newest));
+    program.code.insert(program.code.begin(), prefix.begin(), prefix.end());
   }
   return program;
 }

@@ -26,7 +26,13 @@ class SyscallFilter {
   explicit SyscallFilter(const Profile& profile);
 
   // Generates the BPF program (libseccomp writes it to an fd; we read it back from a memfd).
+  // Unless the default action lets calls through, native system calls newer than every call
+  // libseccomp knows get ENOSYS instead of the default action: "this kernel has no such call" is
+  // what C libraries expect before they fall back to an older one, where EPERM would be final.
   BpfProgram compile() const;
+
+  // The highest native system call number libseccomp has a name for.
+  static int newest_known_syscall();
 
   // Number of rule entries given to libseccomp, for logs.
   size_t rule_count() const { return rules_; }
@@ -37,6 +43,7 @@ class SyscallFilter {
   };
   std::unique_ptr<void, Release> ctx_;
   size_t rules_ = 0;
+  bool enosys_for_newer_ = false;
 };
 
 // Inside the workload: installs the program for the calling thread. Without no_new_privs this

@@ -138,6 +138,31 @@ TEST_F(DefaultFilter, NamespaceFlagsOfCloneAreRefusedAndClone3FallsBack) {
   EXPECT_EQ(outcome(*program_, [] { return ::syscall(SYS_clone3, nullptr, 0); }), ENOSYS);
 }
 
+TEST_F(DefaultFilter, CallsNewerThanLibseccompGetEnosys) {
+  // The next number after the newest call libseccomp knows: on a newer kernel a real call (C
+  // libraries fall back on ENOSYS), on an older one nothing; either way not EPERM.
+  long next = SyscallFilter::newest_known_syscall() + 1;
+  ASSERT_GT(next, 400);
+  EXPECT_EQ(outcome(*program_, [next] { return ::syscall(next, 0, 0, 0, 0, 0); }), ENOSYS);
+  EXPECT_EQ(outcome(*program_, [] { return ::syscall(999, 0, 0, 0, 0, 0); }), ENOSYS);
+  // Known calls keep their rule.
+  EXPECT_EQ(outcome(*program_, [] { return ::syscall(SYS_getpid); }), kOk);
+  EXPECT_EQ(outcome(*program_, [] { return ::syscall(SYS_setns, -1, 0); }), EPERM);
+}
+
+TEST(Filter, ADefaultThatAllowsLetsNewerCallsThrough) {
+  BpfProgram p =
+      compile(from_yaml("{default_action: allow, rules: [{names: [getppid], action: kill}]}"));
+  long next = SyscallFilter::newest_known_syscall() + 1;
+  // Through to the kernel: whatever it says, it is not the filter's ENOSYS... unless the kernel
+  // has no such call either; compare with no filter at all.
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(::syscall(next, 0, 0, 0, 0, 0) >= 0 ? 0 : errno);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_EQ(outcome(p, [next] { return ::syscall(next, 0, 0, 0, 0, 0); }), WEXITSTATUS(status));
+}
+
 TEST_F(DefaultFilter, OtherAbisAreKilled) {
   // Native only: a 32-bit call through int 0x80 would bypass a filter written for x86_64 numbers.
   EXPECT_EQ(outcome(*program_, i386_getpid), -SIGSYS);
