@@ -188,6 +188,23 @@ TEST_F(CgroupTest, TheWorkloadJoinsV1CgroupsFromInsideAUserNamespace) {
   expect_no_cgroups_left();
 }
 
+TEST_F(CgroupTest, AnAbsoluteParentIsCreatedAndRemovedWithTheContainer) {
+  // Only pids (accounting off), whose hierarchy and cgroup2 both have us at their root, so the
+  // parent lands beneath our own cgroup in each hierarchy it touches.
+  std::string parent = "/modrt-parent-" + name_ + "/jobs";
+  Result r = run(config("{parent: " + parent + ", accounting: false, pids.max: 8}"),
+                 {"/bin/cat", "/proc/self/cgroup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr(":pids:" + parent + "/" + name_ + "\n"));
+  EXPECT_THAT(r.out, HasSubstr("0::" + parent + "/" + name_ + "\n"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr(":memory:" + parent)));
+  for (const char* c : {"", "pids"}) {
+    auto own = own_cgroup_dir(c);
+    ASSERT_TRUE(own);
+    EXPECT_FALSE(fs::exists(*own + "/modrt-parent-" + name_)) << "in " << *own;
+  }
+}
+
 TEST_F(CgroupTest, LeftoverProcessesAreKilledWhenTheWorkloadExits) {
   // No pid namespace: the background sleep would outlive its parent if the cgroup did not end it.
   std::string marker = "cg-leftover-" + name_;
