@@ -3,6 +3,8 @@
 # tests. Idempotent: an up-to-date DIR (same busybox binary) is left as it is.
 set -eu
 dir=${1:?usage: make-rootfs.sh DIR}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 busybox=/bin/busybox
 if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
   echo "make-rootfs.sh: needs Debian's busybox-static (apt-get install busybox-static)" >&2
