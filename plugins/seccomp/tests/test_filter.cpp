@@ -123,6 +123,33 @@ TEST_F(FilterTest, ProfileFileInTheConfigFolder) {
   EXPECT_THAT(r.out, HasSubstr("Seccomp:\t2"));
 }
 
+TEST_F(FilterTest, StrictAllowlistWithWhatTheCoreNeedsAfterTheStage) {
+  // What runs under the filter: the core's last steps (send its timings, chdir, execve; malloc
+  // between them) and the static probe's C library start-up. The README lists the core's part.
+  std::string core = "execve, chdir, sendto, brk, mmap, munmap, mprotect, exit_group";
+  std::string probe_libc =
+      "arch_prctl, set_tid_address, set_robust_list, rseq, prlimit64, "
+      "readlink, getrandom, write";
+  dir.write("strict.yaml",
+            "default_action: kill\n"
+            "rules:\n"
+            "  - names: [" +
+                core + ", " + probe_libc +
+                ", getpid]\n"
+                "    action: allow\n");
+  Container c;
+  c.args = {"/probe", "getpid"};
+  c.seccomp_with = "{profile: ./strict.yaml}";
+  Result r = run(c);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("getpid: ok"));
+
+  c.args = {"/probe", "keyctl"};
+  r = run(c);
+  EXPECT_EQ(r.exit_code, 159) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("strict.yaml' kills or traps"));
+}
+
 TEST_F(FilterTest, OtherAbisAreKilledUnlessListed) {
   Container c;
   c.args = {"/probe", "i386-getpid"};
