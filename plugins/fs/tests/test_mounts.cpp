@@ -118,5 +118,24 @@ TEST_F(FsTest, WritableRootIsTheDefault) {
   EXPECT_EQ(r.out, "root-rw\n");
 }
 
+TEST_P(FsVariantTest, ContainerFilesOfOtherStagesAreBoundIn) {
+  // The net stage (mode none: no links, no host changes) queues /etc/resolv.conf and /etc/hosts;
+  // fs places them over the image's files without writing the image, even with a read-only root.
+  stdfs::path rootfs = private_rootfs(dir);
+  std::string before = tree_digest(rootfs);
+  std::string name = unique_name("fsfiles");
+  Result r = run_config(
+      config(name,
+             "cat /etc/resolv.conf; grep -c " + name +
+                 " /etc/hosts; stat -c '%u %a' /etc/resolv.conf; "
+                 "grep -cE ' /etc/(hosts|resolv.conf) ' /proc/self/mountinfo",
+             "{rootfs: " + rootfs.string() + ", readonly: true}", GetParam(),
+             "  - plugin: net\n    with: {mode: none, dns: {nameservers: [192.0.2.53]}}\n"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("nameserver 192.0.2.53\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\n1\n0 644\n2\n"), std::string::npos) << r.out;
+  EXPECT_EQ(tree_digest(rootfs), before);
+}
+
 }  // namespace
 }  // namespace modrt::test::fs
