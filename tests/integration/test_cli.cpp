@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "modrt_test.hpp"
 
@@ -183,6 +184,27 @@ TEST_F(CliTest, DeadRunIsRolledBackByGcAndByTheNextRun) {
     EXPECT_FALSE(fs::exists(modrt.state_root() / name)) << how;
   }
   EXPECT_EQ(modrt.run({"delete", name}).exit_code, 125);
+}
+
+}  // namespace
+}  // namespace modrt::test
+
+namespace modrt::test {
+namespace {
+
+TEST_F(CliTest, JsonLogsAreOneObjectPerLine) {
+  std::string cfg = config(unique_name("json"));
+  Result r = modrt.run({"--log-format", "json", "--log-level", "debug", "run", "-c", cfg});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.err);
+  int count = 0;
+  for (std::string line; std::getline(lines, line); ++count) {
+    EXPECT_EQ(line.front(), '{') << line;
+    EXPECT_EQ(line.back(), '}') << line;
+    EXPECT_THAT(line, HasSubstr("\"level\":\"debug\"")) << line;
+    EXPECT_THAT(line, HasSubstr("\"logger\":\"fault")) << line;
+  }
+  EXPECT_GE(count, 4);  // prepare and apply_host of two stages at least
 }
 
 }  // namespace
