@@ -205,6 +205,24 @@ TEST_F(CgroupTest, AnAbsoluteParentIsCreatedAndRemovedWithTheContainer) {
   }
 }
 
+TEST_F(CgroupTest, ConcurrentContainersShareTheModrtParentAndTheLastOneRemovesIt) {
+  std::string first = config("{pids.max: 16}");
+  std::string first_name = name_;
+  name_ = modrt::test::unique_name("cg");
+  std::string second = config("{pids.max: 16}");
+  auto parent = own_cgroup_dir("pids");
+  ASSERT_TRUE(parent);
+  std::string shared = *parent + "/modrt";
+  modrt::test::Background long_one(background_argv(first, {"/bin/sleep", "3"}));
+  ASSERT_TRUE(modrt::test::wait_until([&] { return fs::exists(shared + "/" + first_name); }));
+  Result short_one = run(second, {"/bin/true"});
+  EXPECT_EQ(short_one.exit_code, 0) << short_one.err;
+  EXPECT_TRUE(fs::exists(shared)) << "removed while another container was in it";
+  EXPECT_FALSE(fs::exists(shared + "/" + name_));
+  EXPECT_EQ(long_one.wait(30s).exit_code, 0);
+  EXPECT_FALSE(fs::exists(shared)) << "the last container out leaves the shared parent behind";
+}
+
 TEST_F(CgroupTest, LeftoverProcessesAreKilledWhenTheWorkloadExits) {
   // No pid namespace: the background sleep would outlive its parent if the cgroup did not end it.
   std::string marker = "cg-leftover-" + name_;
