@@ -126,6 +126,12 @@ void require_mount_namespace(const ConfigNode& with, const Config& config) {
   if (ns_index > fs_index)
     with.fail(fmt::format("the ns stage must come before the fs stage: {}", hint));
   const ConfigNode& ns_with = config.stages[ns_index].with;
+  if (auto join = ns_with.find("join"); join && join->find("user"))
+    // The workload then makes its namespaces itself, after the clone: the mount namespace does
+    // not exist yet when fs prepares (and checks) the mounts the host hands over.
+    join->require("user").fail(
+        "the fs stage cannot work with a joined user namespace yet (the mount namespace would be "
+        "made after the clone); create the user namespace instead");
   auto list = ns_with.find("namespaces");
   if (!list) return;  // the ns stage's own default set applies; prepare checks the clone flags
   for (const auto& item : list->items()) {

@@ -80,6 +80,9 @@ TEST_F(OptionsTest, NeedsTheNsStageWithAMountNamespaceBeforeIt) {
             std::string::npos);
   EXPECT_EQ(error_of("{rootfs: rootfs}", "{namespaces: [mnt]}"), "");
   EXPECT_EQ(error_of("{rootfs: rootfs}", "{}"), "");  // the ns stage's default set has it
+  EXPECT_NE(error_of("{rootfs: rootfs}", "{namespaces: [mount], join: {user: /proc/1/ns/user}}")
+                .find("stages[0].with.join.user: the fs stage cannot work with a joined user"),
+            std::string::npos);
 
   std::string yaml =
       "name: t\nprocess: {args: [/bin/true]}\nstages:\n"
