@@ -145,6 +145,10 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
       FsContext overlay("overlay");
       std::vector<UniqueFd> views;  // alive until the superblock holds its own references
       auto add_lower = [&](int fd) {
+        if (!idmap) {  // overlayfs makes its own private clone of each layer
+          overlay.set_fd("lowerdir+", fd);
+          return;
+        }
         views.push_back(layer_view(fd, false));
         overlay.set_fd("lowerdir+", views.back().get());
       };
