@@ -53,7 +53,6 @@ constexpr const char* kBridge = "bridge";   // bridge name: consider removing it
 
 constexpr const char* kTableMarker = "nft-table";
 constexpr const char* kForwardMarker = "ip-forward";
-constexpr const char* kForward6Marker = "ip6-forward";
 std::string bridge_marker(const std::string& bridge) {
   return "bridge-" + bridge;
 }
@@ -283,7 +282,11 @@ class NetStage final : public Stage {
     }
     if (o_.nat || !o_.ports.empty()) {
       enable_forwarding(state, kIpForward, kForwardMarker);
-      if (o_.subnet6) enable_forwarding(state, kIp6Forward, kForward6Marker);
+      // IPv6 forwarding is not switched on behind the admin's back: with it on, the kernel stops
+      // accepting router advertisements on every interface, and the host may lose its own route.
+      if (o_.subnet6 && read_file(kIp6Forward).rfind('1', 0) != 0)
+        ctx.log().warn("IPv6 forwarding is off ({}): the container's IPv6 stays on the bridge",
+                       kIp6Forward);
     }
     queue_files(ctx, address_.str());
   }
@@ -437,10 +440,6 @@ class NetStage final : public Stage {
     if (state.marker(kForwardMarker)) {
       write_file(kIpForward, "0");
       state.clear_marker(kForwardMarker);
-    }
-    if (state.marker(kForward6Marker)) {
-      write_file(kIp6Forward, "0");
-      state.clear_marker(kForward6Marker);
     }
   }
 

@@ -130,15 +130,32 @@ class NetTest : public HostLeakTest {
 };
 
 TEST_F(NetTest, BridgeContainerGetsItsAddressAndReachesTheGateway) {
-  std::string cfg = config(unique_name("gw"), bridge_with("ip: 10.123.0.7"),
-                           {"/bin/busybox", "sh", "-c",
-                            "busybox ip -4 -o addr show dev eth0; busybox ip route; "
-                            "busybox ip -o link show lo; busybox ping -c 1 -W 5 10.123.0.1"});
+  std::string cfg = config(
+      unique_name("gw"),
+      bridge_with("ip: 10.123.0.7, mtu: 1400, mac: '02:00:0a:7b:00:07', interface: net0"),
+      {"/bin/busybox", "sh", "-c",
+       "busybox ip -4 -o addr show dev net0; busybox ip -o link show net0; busybox ip route; "
+       "busybox ip -o link show lo; busybox ping -c 1 -W 5 10.123.0.1"});
   Result r = run_modrt(cfg);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("inet 10.123.0.7/24"));
-  EXPECT_THAT(r.out, HasSubstr("default via 10.123.0.1 dev eth0"));
+  EXPECT_THAT(r.out, HasSubstr("mtu 1400"));
+  EXPECT_THAT(r.out, HasSubstr("link/ether 02:00:0a:7b:00:07"));
+  EXPECT_THAT(r.out, HasSubstr("default via 10.123.0.1 dev net0"));
   EXPECT_THAT(r.out, HasSubstr("LOOPBACK,UP"));
+  EXPECT_THAT(r.out, HasSubstr("1 packets received"));
+}
+
+TEST_F(NetTest, Subnet6GivesTheTwinIpv6AddressAndRoute) {
+  std::string cfg =
+      config(unique_name("v6"), bridge_with("ip: 10.123.0.8, subnet6: 'fd00:123::/64'"),
+             {"/bin/busybox", "sh", "-c",
+              "busybox ip -6 -o addr show dev eth0; busybox ip -6 route; "
+              "busybox ping -6 -c 1 -W 5 fd00:123::1"});
+  Result r = run_modrt(cfg);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("inet6 fd00:123::8/64"));
+  EXPECT_THAT(r.out, HasSubstr("default via fd00:123::1 dev eth0"));
   EXPECT_THAT(r.out, HasSubstr("1 packets received"));
 }
 
@@ -189,9 +206,9 @@ TEST_F(NetTest, PublishedPortServesHttpToAClientNetns) {
   std::string body;
   bool served = wait_until(
       [&] {
-        // No wget -T: busybox 1.35's wget crashes with it; run() bounds the wait instead.
-        Result get = run({"ip", "netns", "exec", client, "busybox", "wget", "-q", "-O", "-",
-                          "http://198.18.0.1:8080/"},
+        // No wget -T: busybox 1.35's wget crashes with it; busybox timeout bounds the wait instead.
+        Result get = run({"ip", "netns", "exec", client, "busybox", "timeout", "3", "busybox",
+                          "wget", "-q", "-O", "-", "http://198.18.0.1:8080/"},
                          10s);
         body = get.out;
         return get.exit_code == 0;
@@ -200,7 +217,9 @@ TEST_F(NetTest, PublishedPortServesHttpToAClientNetns) {
   EXPECT_TRUE(served);
   EXPECT_EQ(body, "hello from modrt\n");
   // From the host itself, to one of its own addresses (the output hook).
-  Result local = in_host({"busybox", "wget", "-q", "-O", "-", "http://198.18.0.1:8080/"}, 10s);
+  Result local = in_host(
+      {"busybox", "timeout", "3", "busybox", "wget", "-q", "-O", "-", "http://198.18.0.1:8080/"},
+      10s);
   EXPECT_EQ(local.out, "hello from modrt\n") << local.err;
   Result ruleset = in_host({"nft", "list", "table", "inet", "modrt"});
   EXPECT_THAT(ruleset.out, HasSubstr("tcp . 8080 : 10.123.0.2 . 80"));
@@ -234,8 +253,8 @@ TEST_F(NetTest, OutboundTrafficIsMasqueradedUnlessNatIsOff) {
   Background server({"ip", "netns", "exec", outside, "busybox", "httpd", "-f", "-p", "80", "-h",
                      www.path().string()});
   ASSERT_TRUE(wait_until([&] {
-    return run({"ip", "netns", "exec", outside, "busybox", "wget", "-q", "-O", "-",
-                "http://198.18.1.2/"},
+    return run({"ip", "netns", "exec", outside, "busybox", "timeout", "3", "busybox", "wget", "-q",
+                "-O", "-", "http://198.18.1.2/"},
                10s)
                .out == "outside\n";
   }));
@@ -291,6 +310,64 @@ TEST_F(NetTest, FiftyConcurrentContainersGetFiftyAddresses) {
   }
   EXPECT_EQ(addresses.size(), static_cast<size_t>(kCount));
   EXPECT_EQ(leases(), 0u);
+}
+
+// The shape of configs/web.yaml: ns + fs (busybox rootfs) + net, httpd serving the rootfs's /www.
+// init: true puts the core's reaper at PID 1, so SIGTERM reaches httpd (PID 1 would ignore it).
+std::string web_stages(const std::string& net_with) {
+  return "  - plugin: ns\n"
+         "    with: {namespaces: [user, pid, mount, uts, ipc, net, cgroup], init: true,\n"
+         "           uid_map: [{container: 0, host: 100000, size: 65536}],\n"
+         "           gid_map: [{container: 0, host: 100000, size: 65536}]}\n"
+         "  - plugin: fs\n"
+         "    with: {rootfs: " +
+         busybox_rootfs() +
+         ", overlay: {}}\n"
+         "  - plugin: net\n"
+         "    with: " +
+         net_with + "\n";
+}
+
+TEST_F(NetTest, WebConfigServesHttpdFromTheRootfsOnAPublishedPort) {
+  std::string name = unique_name("web");
+  std::string yaml =
+      "name: " + name +
+      "\nhostname: web\nprocess:\n  args: [/bin/busybox, httpd, -f, -p, '80', -h, /www]\n"
+      "stages:\n" +
+      web_stages(bridge_with("ports: ['8080:80/tcp']"));
+  Background server(modrt_argv(dir.write(name + ".yaml", yaml)));
+  // The gateway is one of the host's own addresses: the output hook's DNAT applies.
+  std::string body;
+  bool served = wait_until(
+      [&] {
+        Result get = in_host({"busybox", "timeout", "3", "busybox", "wget", "-q", "-O", "-",
+                              "http://10.123.0.1:8080/"},
+                             10s);
+        body = get.out;
+        return get.exit_code == 0;
+      },
+      30s);
+  EXPECT_TRUE(served);
+  EXPECT_EQ(body, "<h1>hello from modrt</h1>\n");
+  server.signal(SIGTERM);
+  Result end = server.wait(30s);
+  EXPECT_NE(end.exit_code, 125) << end.err;
+}
+
+TEST_F(NetTest, ResolvConfAndHostsReachTheContainerThroughTheFsStage) {
+  std::string name = unique_name("dns");
+  std::string yaml =
+      "name: " + name +
+      "\nhostname: box\nprocess:\n  args: [/bin/sh, -c, 'cat /etc/resolv.conf /etc/hosts']\n"
+      "stages:\n" +
+      web_stages(
+          bridge_with("ip: 10.123.0.9, dns: {nameservers: [192.0.2.53], search: [example.test]}"));
+  Result r = run_modrt(dir.write(name + ".yaml", yaml));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("nameserver 192.0.2.53\n"));
+  EXPECT_THAT(r.out, HasSubstr("search example.test\n"));
+  EXPECT_THAT(r.out, HasSubstr("10.123.0.9\tbox " + name + "\n"));
+  EXPECT_THAT(r.out, Not(HasSubstr("nameserver 127.0.0.1")));
 }
 
 TEST_F(NetTest, ModeNoneHasOnlyLoopbackUp) {
