@@ -223,6 +223,23 @@ TEST_F(CgroupTest, ConcurrentContainersShareTheModrtParentAndTheLastOneRemovesIt
   EXPECT_FALSE(fs::exists(shared)) << "the last container out leaves the shared parent behind";
 }
 
+TEST_F(CgroupTest, IoCpusetAndCpuWeightReachTheirV1Files) {
+  if (!fs::is_block_file("/dev/loop0")) GTEST_SKIP() << "no /dev/loop0 to throttle";
+  auto blkio = container_cgroup_dir("blkio", name_);
+  auto cpuset = container_cgroup_dir("cpuset", name_);
+  auto cpu = container_cgroup_dir("cpu", name_);
+  ASSERT_TRUE(blkio && cpuset && cpu);
+  std::string script = "cat " + *blkio + "/blkio.throttle.read_bps_device " + *blkio +
+                       "/blkio.throttle.write_iops_device " + *cpuset + "/cpuset.cpus " + *cpu +
+                       "/cpu.shares; grep Cpus_allowed_list /proc/self/status";
+  Result r = run(config("{io.max: [{device: /dev/loop0, rbps: 1M, wiops: 100}], cpuset.cpus: '1', "
+                        "cpu.weight: 50}"),
+                 {"/bin/sh", "-c", script});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "7:0 1048576\n7:0 100\n1\n512\nCpus_allowed_list:\t1\n");
+  expect_no_cgroups_left();
+}
+
 TEST_F(CgroupTest, LeftoverProcessesAreKilledWhenTheWorkloadExits) {
   // No pid namespace: the background sleep would outlive its parent if the cgroup did not end it.
   std::string marker = "cg-leftover-" + name_;
