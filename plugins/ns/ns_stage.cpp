@@ -114,10 +114,11 @@ void NsStage::apply_workload(Context& ctx) {
   // and fills it from the host): that one exists already and must not be replaced.
   if (opts_.joined(CLONE_NEWUSER))
     unshare_now = opts_.created & ~uint64_t{CLONE_NEWTIME} & ~ctx.clone_flags;
-  // A cgroup namespace is rooted at the cgroup its creator is in when it is made. At clone time
-  // that was modrt's own cgroup (namespaces are copied before CLONE_INTO_CGROUP takes effect,
-  // and the cgroup stage may move the workload later, in apply_host); making it again now roots
-  // it at the workload's final cgroup, so the workload sees itself at "/".
+  // A cgroup namespace is rooted at the cgroups its creator is in when it is made. At clone time
+  // those were modrt's own (the kernel copies namespaces before CLONE_INTO_CGROUP places the
+  // child); made again now, after every apply_host, it is rooted where the host side put the
+  // workload, so the workload sees itself at "/". A stage that moves the workload from inside,
+  // in its own apply_workload, runs after this and has to make it once more.
   if (opts_.creates(CLONE_NEWCGROUP)) unshare_now |= CLONE_NEWCGROUP;
   if (unshare_now && ::unshare(static_cast<int>(unshare_now)) < 0)
     throw_errno("create namespaces ({})", flag_names(unshare_now));
