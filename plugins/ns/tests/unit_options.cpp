@@ -262,5 +262,14 @@ TEST(NsOptionParsing, JoinRefusesImpossibleCombinations) {
             std::string::npos);
 }
 
+TEST(NsOptionParsing, RootlessJoinsOnlyWhatItMayJoin) {
+  EXPECT_NE(error_of("{namespaces: [mount], join: {user: /proc/self/ns/user}}", user(true))
+                .find("join.user: user namespace '/proc/self/ns/user' belongs to uid 0"),
+            std::string::npos);
+  EXPECT_NE(error_of("{namespaces: [user], join: {pid: /proc/self/ns/pid}}", user(true))
+                .find("join.pid: joining a pid namespace needs CAP_SYS_ADMIN"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace modrt::ns
