@@ -105,6 +105,8 @@ MountSpec parse_mount(const ConfigNode& node, const Config& config) {
     node.require("type").fail(fmt::format("expected bind or tmpfs, got '{}'", type));
   }
   m.destination = container_path(node.require("destination"));
+  if (split_path(m.destination).empty())
+    node.require("destination").fail("cannot mount over the container's root; use `rootfs`");
   m.readonly = node.bool_or("readonly", false);
   m.nosuid = node.bool_or("nosuid", false);
   m.nodev = node.bool_or("nodev", false);

@@ -165,6 +165,9 @@ TEST_F(OptionsTest, MountErrorsNameTheEntry) {
   EXPECT_NE(error_of("{rootfs: rootfs, mounts: [{type: tmpfs, destination: /a/../../b}]}")
                 .find("climbs out of the container's root"),
             std::string::npos);
+  EXPECT_NE(error_of("{rootfs: rootfs, mounts: [{type: tmpfs, destination: //.}]}")
+                .find("cannot mount over the container's root"),
+            std::string::npos);
   EXPECT_NE(error_of("{rootfs: rootfs, mounts: [{type: nfs, destination: /x}]}")
                 .find("expected bind or tmpfs"),
             std::string::npos);
