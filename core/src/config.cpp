@@ -81,6 +81,7 @@ Config parse_config(std::string_view yaml_text, const std::string& file_label,
 
   Config config;
   config.file = file_label;
+  config.text = std::string(yaml_text);
   config.dir = dir;
 
   ConfigNode name = doc.require("name");

@@ -186,17 +186,17 @@ int cmd_stats(const Options& opts, const std::string& name) {
   nlohmann::json state = StateDir::load(dir);
   if (!state_is_live(dir)) throw Error(fmt::format("container '{}' is not running", name));
   PluginLoader loader(plugin_search_path(opts.plugin_path, {}));
-  Config config;
+  Config config = parse_config(state.value("config_text", ""), state.value("config_file", ""),
+                               state.value("config_dir", "/"));
   config.name = name;
-  config.dir = state.value("config_dir", "/");
   Context ctx(config, dir);
   ctx.pid = state.value("workload_pid", -1);
-  auto file = std::make_shared<const std::string>((dir / "state.json").string());
   for (const auto& entry : state.value("stages", nlohmann::json::array())) {
     std::string plugin_name = entry.value("plugin", "");
+    const StageConfig* sc = config.stage(plugin_name);
+    if (!sc) continue;
     LoadedPlugin plugin = loader.load_file(entry.value("path", ""));
-    StageHandle stage = loader.create_stage(
-        plugin, ConfigNode(YAML::Load(entry.value("with", "{}")), file, plugin_name), config);
+    StageHandle stage = loader.create_stage(plugin, sc->with, config);
     Ledger ledger;
     for (const auto& item : entry.value("ledger", nlohmann::json::array()))
       ledger.record(item.at(0).get<std::string>(), item.at(1).get<std::string>());

@@ -27,7 +27,6 @@ struct Pipeline::Slot {
   StageConfig config;
   StageHandle stage;
   std::filesystem::path plugin_path;
-  std::string with_yaml;
   std::shared_ptr<spdlog::logger> log;
   Ledger ledger;
   bool started = false;
@@ -38,12 +37,6 @@ namespace {
 std::shared_ptr<spdlog::logger> stage_logger(const std::string& name) {
   auto log = spdlog::default_logger()->clone(name);
   return log;
-}
-
-std::string emit_yaml(const YAML::Node& node) {
-  YAML::Emitter out;
-  out << YAML::Flow << node;
-  return out.c_str();
 }
 
 // Runs one hook of one stage, timed; errors get the stage's name in front.
@@ -217,27 +210,29 @@ Pipeline::Pipeline(const Config& config, PluginLoader& loader) : config_(config)
       }
     };
     StageHandle stage = create();
-    slots_.push_back(Slot{sc, std::move(stage), plugin->path, emit_yaml(sc.with.yaml()),
-                          stage_logger(sc.plugin), Ledger{}, false});
+    slots_.push_back(
+        Slot{sc, std::move(stage), plugin->path, stage_logger(sc.plugin), Ledger{}, false});
   }
 }
 
 Pipeline::~Pipeline() = default;
 
 nlohmann::json Pipeline::state_json() const {
-  ProcessIdentity self = ProcessIdentity::self();
+  static const ProcessIdentity self = ProcessIdentity::self();
   nlohmann::json stages = nlohmann::json::array();
   for (const auto& slot : slots_) {
     nlohmann::json ledger = nlohmann::json::array();
     for (const auto& e : slot.ledger.entries()) ledger.push_back({e.kind, e.value});
     stages.push_back({{"plugin", slot.config.plugin},
                       {"path", slot.plugin_path.string()},
-                      {"with", slot.with_yaml},
                       {"started", slot.started},
                       {"ledger", ledger}});
   }
+  // The config's own text (not a re-emitted copy) lets `modrt gc` recreate each stage from exactly
+  // the `with:` block it ran with, with its line numbers.
   return {{"version", 1},
           {"name", config_.name},
+          {"config_text", config_.text},
           {"config_file", fs::absolute(config_.file).string()},
           {"config_dir", config_.dir.string()},
           {"modrt_pid", self.pid},
@@ -404,19 +399,23 @@ void recover_dead_run(const fs::path& dir, PluginLoader& loader) {
     if (pidfd) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
   }
   Config config;
+  try {
+    config = parse_config(state.value("config_text", ""), state.value("config_file", ""),
+                          state.value("config_dir", "/"));
+  } catch (const std::exception& e) {
+    spdlog::error("cannot re-read the config of '{}' from its state: {}", dir.string(), e.what());
+    return;
+  }
   config.name = state.value("name", dir.filename().string());
-  config.file = state.value("config_file", "");
-  config.dir = state.value("config_dir", "/");
   std::vector<std::tuple<std::string, StageHandle, Ledger>> stages;
-  auto file = std::make_shared<const std::string>((dir / "state.json").string());
   for (const auto& entry : state.value("stages", nlohmann::json::array())) {
     if (!entry.value("started", false)) continue;
     std::string plugin_name = entry.value("plugin", "");
     try {
+      const StageConfig* sc = config.stage(plugin_name);
+      if (!sc) throw Error("the saved config has no such stage");
       LoadedPlugin plugin = loader.load_file(entry.value("path", ""));
-      YAML::Node with = YAML::Load(entry.value("with", "{}"));
-      StageHandle stage = loader.create_stage(
-          plugin, ConfigNode(with, file, "stages." + plugin_name + ".with"), config);
+      StageHandle stage = loader.create_stage(plugin, sc->with, config);
       Ledger ledger;
       for (const auto& item : entry.value("ledger", nlohmann::json::array()))
         ledger.record(item.at(0).get<std::string>(), item.at(1).get<std::string>());

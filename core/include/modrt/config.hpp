@@ -90,6 +90,7 @@ struct StageConfig {
 
 struct Config {
   std::filesystem::path file;  // as given on the command line
+  std::string text;            // the file's YAML, kept so `modrt gc` can re-read the stages' blocks
   std::filesystem::path dir;   // folder of the config file: relative paths resolve against it
   std::string name;
   std::string hostname;  // empty: leave the stage defaults
