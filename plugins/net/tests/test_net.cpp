@@ -488,6 +488,31 @@ TEST_F(NetTest, PortHeldByAHostProcessIsRefused) {
   EXPECT_EQ(links(), std::vector<std::string>{"lo"});
 }
 
+// --- a killed modrt: its ledger undoes the run, its lease is reclaimable -----------------------
+
+TEST_F(NetTest, KilledRunIsUndoneByDeleteAndItsStaticAddressReclaimed) {
+  std::string name = unique_name("k");
+  std::string a = config(name, bridge_with("ip: 10.123.0.30, ports: ['8084:80']"),
+                         {"/bin/busybox", "sleep", "60"});
+  Background first(modrt_argv(a));
+  // Up when its veth (a third link besides lo and the bridge) exists.
+  ASSERT_TRUE(wait_until([&] { return links().size() == 3; }, 30s)) << in_host({"ip", "link"}).out;
+  first.signal(SIGKILL);  // ip netns exec execs modrt itself: this is modrt, not a wrapper
+  first.wait(30s);
+  // The workload died with modrt (PDEATHSIG), its netns and veth with it; lease and rules remain.
+  ASSERT_TRUE(wait_until([&] { return links().size() == 2; }, 10s));
+  EXPECT_EQ(leases(), 1u);
+
+  // The stale lease does not block the address: its modrt is gone and so is its veth.
+  Result second = run_modrt(config(unique_name("b"), bridge_with("ip: 10.123.0.30"),
+                                   {"/bin/busybox", "ping", "-c", "1", "-W", "5", "10.123.0.1"}));
+  EXPECT_EQ(second.exit_code, 0) << second.err;
+
+  Result del = in_host(modrt.argv({"delete", name}));
+  EXPECT_EQ(del.exit_code, 0) << del.err;
+  // TearDown: no veth, no bridge, no rule, no lease, no state dir.
+}
+
 // --- a later stage fails: the net stage's work is undone completely -----------------------------
 
 class NetRollbackTest : public NetTest, public ::testing::WithParamInterface<std::string> {};
