@@ -118,6 +118,12 @@ std::string describe(const std::vector<IdRange>& ranges) {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
+std::string describe_map(const std::vector<IdMapping>& map) {
+  std::vector<std::string> parts;
+  for (const auto& m : map) parts.push_back(fmt::format("{}:{}:{}", m.container, m.host, m.size));
+  return fmt::format("{}", fmt::join(parts, " "));
+}
+
 std::vector<IdRange> container_ranges(const std::vector<IdMapping>& map) {
   std::vector<IdRange> out;
   for (const auto& m : map) out.push_back({m.container, m.size});
@@ -256,6 +262,14 @@ void parse_maps(const ConfigNode& with, const Config& config, const Caller& call
     plan.gid_map =
         gid_node ? parse_map(*gid_node)
                  : default_map(caller.can_setgid, caller.own_gid_map, caller.gid, caller.subgids);
+    // A grant that holds the user's own id makes the default map overlap itself.
+    for (auto [node, map, key] : {std::tuple{&uid_node, &plan.uid_map, "uid_map"},
+                                  std::tuple{&gid_node, &plan.gid_map, "gid_map"}}) {
+      if (*node) continue;
+      if (auto problem = check_map(*map))
+        with.fail(fmt::format("default {} ({}): {}; give {} explicitly", key, describe_map(*map),
+                              problem->message, key));
+    }
     plan.newuidmap = caller.newuidmap;
     plan.newgidmap = caller.newgidmap;
     plan.uid_method = check_ownership(

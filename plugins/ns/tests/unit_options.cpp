@@ -183,6 +183,13 @@ TEST(NsOptionParsing, RootlessRefusesHostIdsItDoesNotOwn) {
             std::string::npos);
 }
 
+TEST(NsOptionParsing, DefaultMapThatOverlapsItselfIsRefused) {
+  Caller c = user(true);
+  c.subuids = {{1000, 65536}};  // a grant that holds the user's own uid 1234
+  std::string e = error_of("{}", c);
+  EXPECT_NE(e.find("default uid_map (0:1234:1 1:1000:65536): host ids"), std::string::npos) << e;
+}
+
 TEST(NsOptionParsing, RootlessRangesNeedTheHelper) {
   Caller c = user(true);
   c.newuidmap.clear();
