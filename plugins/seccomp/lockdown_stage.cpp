@@ -164,7 +164,7 @@ void LockdownStage::apply_workload(Context& ctx) {
   }
 
   // Without no_new_privs the kernel lets only a CAP_SYS_ADMIN holder load a filter, and that
-  // capability is about to go: load it now (as runc does). What follows (capset, prctl, the set*id
+  // capability is about to go: load it now (as runc does). What follows (prctl, capset, the set*id
   // calls) must then be allowed by the profile; `default` allows them.
   if (have_filter && !options_.no_new_privs)
     with_context("seccomp (before dropping capabilities, as no_new_privs is false)",
@@ -188,7 +188,8 @@ void LockdownStage::apply_workload(Context& ctx) {
   if (options_.no_new_privs && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     throw_errno("prctl(PR_SET_NO_NEW_PRIVS)");
 
-  // Last: from here on only execve runs, which every accepted profile allows.
+  // Last: after this only the core's final steps run (report, chdir, execve; see README.md), and
+  // create() refused profiles that deny execve.
   if (have_filter && options_.no_new_privs) with_context("seccomp", [&] { load(program_); });
 }
 
