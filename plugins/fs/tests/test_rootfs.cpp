@@ -1,5 +1,7 @@
 // The container's root: it is the rootfs, the host's tree is gone from view and from the mount
 // table, /proc shows only the container's processes, and /dev, /sys look like a container's.
+#include <algorithm>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -106,6 +108,36 @@ TEST_P(FsVariantTest, DevProcAndSysLookLikeAContainers) {
   // Nothing of the host's /dev beyond the standard nodes.
   for (const char* host_only : {"vda", "kmsg", "mem", "console"})
     EXPECT_EQ(words(r.out.substr(r.out.find("pid=1"))).count(host_only), 0u) << r.out;
+}
+
+TEST_F(FsTest, NothingPropagatesBackWhenTheHostRootIsShared) {
+  // Many hosts (systemd) have a shared "/": a mount namespace cloned from it starts as a peer, and
+  // every mount the container made would appear on the host. modrt runs here inside a private
+  // mount namespace whose "/" is shared, playing that host; while the container is up, that
+  // namespace must still show exactly its own mounts.
+  stdfs::path sync = dir / "sync";
+  stdfs::create_directories(sync);
+  std::string yaml = config(unique_name("fsprop"),
+                            "touch /sync/up; i=0; while [ ! -e /sync/done ] && [ $i -lt 600 ]; "
+                            "do sleep 0.05; i=$((i+1)); done",
+                            "{rootfs: " + busybox_rootfs() +
+                                ", overlay: {}, mounts: [{type: bind, source: " + sync.string() +
+                                ", destination: /sync}, {type: tmpfs, destination: /tmp}]}");
+  std::vector<std::string> argv{"unshare", "-m", "--propagation", "shared", "--"};
+  for (auto& a : modrt.argv({"run", "-c", write_config(yaml)})) argv.push_back(a);
+  Background host(argv);
+  ASSERT_TRUE(wait_until([&] { return stdfs::exists(sync / "up"); }, std::chrono::seconds(20)));
+  std::ifstream in("/proc/" + std::to_string(host.pid()) + "/mountinfo");
+  std::stringstream during;
+  during << in.rdbuf();
+  std::ofstream(sync / "done") << "";
+  Result r = host.wait();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> seen = mount_points(during.str());
+  std::vector<std::string> own = mount_points(run({"cat", "/proc/self/mountinfo"}).out);
+  std::sort(seen.begin(), seen.end());
+  std::sort(own.begin(), own.end());
+  EXPECT_EQ(seen, own) << during.str();
 }
 
 TEST_F(FsTest, UserNamespaceSeesTheImageOwnedByItsRoot) {
