@@ -1,6 +1,7 @@
 // Overlay roots: writes land in the upper layer only, the lower layer stays byte-for-byte the
 // same, containers sharing a lower see only their own writes, and the ephemeral upper is gone
 // (and no longer mounted anywhere) once the container has exited or failed.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -148,6 +149,32 @@ TEST_F(FsTest, EphemeralUpperIsRemovedWhenALaterStageFails) {
     EXPECT_FALSE(stdfs::exists(modrt.state_root() / name)) << phase;
     EXPECT_FALSE(any_mount_mentions((modrt.state_root() / name).string())) << phase;
   }
+}
+
+TEST_F(FsTest, GcRemovesTheDiskUpperOfAKilledRun) {
+  // modrt killed outright: no rollback ran. The ledger in state.json still names the upper, and
+  // `modrt gc` hands it to a fresh fs stage's rollback.
+  stdfs::path sync = dir / "sync";
+  stdfs::create_directories(sync);
+  std::string name = unique_name("fskill");
+  std::string yaml =
+      config(name, "echo x > /written; touch /sync/up; sleep 60",
+             "{rootfs: " + busybox_rootfs() +
+                 ", overlay: {ephemeral: disk}, mounts: [{type: bind, source: " + sync.string() +
+                 ", destination: /sync}]}");
+  Background run(modrt.argv({"run", "-c", write_config(yaml)}));
+  ASSERT_TRUE(wait_until([&] { return stdfs::exists(sync / "up"); }, std::chrono::seconds(20)));
+  stdfs::path upper = modrt.state_root() / name / "fs/upper";
+  EXPECT_TRUE(stdfs::exists(upper / "written"));
+  run.signal(SIGKILL);
+  run.wait();
+  // The workload dies with modrt (PDEATHSIG); wait until it is gone before collecting.
+  ASSERT_TRUE(
+      wait_until([&] { return !any_mount_mentions(upper.string()); }, std::chrono::seconds(10)));
+  EXPECT_TRUE(stdfs::exists(upper)) << "nothing should have cleaned up yet";
+  Result gc = modrt.run({"gc"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_FALSE(stdfs::exists(modrt.state_root() / name)) << gc.err;
 }
 
 TEST_F(FsTest, OverlayWithExtraLowerLayers) {
