@@ -83,11 +83,13 @@ constexpr OptionDoc kOptions[] = {
     {"rootfs",
      "directory with the container's root file system (required; relative to the config)"},
     {"overlay",
-     "{lower: [dirs], upper: dir, work: dir}: overlayfs over rootfs; default ephemeral upper"},
+     "{lower: [dirs], upper: dir, work: dir, ephemeral: memory|disk, size: 1G}: overlayfs over "
+     "rootfs; default upper: a private tmpfs gone at exit"},
     {"readonly", "mount the root read-only (default false)"},
     {"idmap", "auto|true|false: idmap the image under a user namespace (default auto)"},
     {"mounts",
-     "[{type: bind|tmpfs, source, destination, readonly, recursive, propagation, size, mode}]"},
+     "[{type: bind|tmpfs, source, destination, readonly, recursive, propagation, size, mode, "
+     "nosuid, nodev, noexec}]"},
     {"masked_paths", "paths covered by an empty read-only mount (default: runc's list)"},
     {"readonly_paths", "paths remounted read-only (default: runc's list)"},
     {nullptr, nullptr}};
