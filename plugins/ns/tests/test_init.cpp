@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "ns_test.hpp"
 
@@ -69,20 +70,19 @@ TEST_F(NsInitTest, WithoutInitTheOrphanStaysAZombie) {
 
 TEST_F(NsInitTest, SigtermToModrtReachesTheWholeTree) {
   // The shell traps TERM and then waits for its background child: it finishes only if that
-  // child got TERM as well, and reports how it ended.
+  // child got TERM as well, and reports how it ended. The workload shares the host's files (no
+  // fs stage), so it tells the test through a file that the trap is in place.
+  std::string ready = (dir / "ready").string();
   std::string cfg = dir.write("c.yaml", config(unique_name("ns"),
-                                               "sleep 1000 & child=$!; "
                                                "trap 'wait $child; echo child=$?; exit 3' TERM; "
-                                               "echo ready; wait",
+                                               "sleep 1000 & child=$!; "
+                                               "touch " +
+                                                   ready + "; wait",
                                                "{namespaces: [pid, mount], init: true}"));
   Background run(modrt.argv({"run", "-c", cfg}));
   std::string pid_ns = workload_pid_ns(run.pid());
   ASSERT_FALSE(pid_ns.empty());
-  ASSERT_TRUE(wait_until([&] {
-    auto procs = processes_in(pid_ns);
-    return std::any_of(procs.begin(), procs.end(),
-                       [](const ProcInfo& p) { return p.comm == "sleep"; });
-  }));
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(ready); }));
   run.signal(SIGTERM);
   Result r = run.wait();
   EXPECT_EQ(r.exit_code, 3) << r.err;
