@@ -86,7 +86,8 @@ TEST_F(NsJoinTest, JoinsAUserNamespaceAndANamespaceItOwns) {
 }
 
 TEST_F(NsJoinTest, JoinsAPidNamespace) {
-  Unshared target({"--pid", "--fork"});
+  // --kill-child: the forked sleeper must die with unshare, which the test kills.
+  Unshared target({"--pid", "--fork", "--kill-child"});
   pid_t pid = target.sleeper(true);
   std::string link = ns_link("/proc/" + std::to_string(pid) + "/ns/pid");
   ASSERT_NE(link, host_ns("pid"));
