@@ -110,6 +110,32 @@ TEST_P(FsVariantTest, DevProcAndSysLookLikeAContainers) {
     EXPECT_EQ(words(r.out.substr(r.out.find("pid=1"))).count(host_only), 0u) << r.out;
 }
 
+TEST_P(FsVariantTest, WithoutANetworkNamespaceSysIsTheHostsReadOnly) {
+  // sysfs would show the mounter's network devices; sharing the host's network, the container
+  // gets the host's /sys, read-only all the way down.
+  std::string yaml = config(unique_name("fssys"),
+                            "ls /sys/class/net | tr '\\n' ' '; echo; (touch /sys/x) 2>&1; "
+                            "grep -E ' /sys(/fs/cgroup)? ' /proc/self/mountinfo | cut -d' ' -f5,6",
+                            "{rootfs: " + busybox_rootfs() + "}", GetParam());
+  yaml.replace(yaml.find(", net]"), 6, "]");
+  Result r = run_config(yaml);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The host's links, not a private netns's lone "lo" (compared loosely: other jobs on the host
+  // may add and remove links meanwhile).
+  std::set<std::string> inside = words(r.out.substr(0, r.out.find('\n')));
+  EXPECT_TRUE(inside.count("lo")) << r.out;
+  size_t common = 0;
+  for (const auto& e : stdfs::directory_iterator("/sys/class/net"))
+    common += inside.count(e.path().filename().string());
+  EXPECT_GE(common, 2u) << r.out;
+  EXPECT_NE(r.out.find("Read-only file system"), std::string::npos) << r.out;
+  for (const auto& line : lines_with(r.out, "/sys")) {
+    if (line.rfind("/sys", 0) == 0) {
+      EXPECT_NE(line.find(" ro,"), std::string::npos) << line;
+    }
+  }
+}
+
 TEST_F(FsTest, NothingPropagatesBackWhenTheHostRootIsShared) {
   // Many hosts (systemd) have a shared "/": a mount namespace cloned from it starts as a peer, and
   // every mount the container made would appear on the host. modrt runs here inside a private
