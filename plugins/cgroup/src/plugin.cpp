@@ -54,10 +54,13 @@ class CgroupStage final : public Stage {
   // needs no such lock. It runs before any user code (exec comes after every apply_workload);
   // the fds were opened on the host, and v1 checks the opener's credentials, so this works from
   // inside a user namespace too.
+  // Each fd is closed right after use: opened by root, it could move any process into this
+  // cgroup, and an executor that never execs (a VMM) would otherwise keep it.
   void apply_workload(Context&) override {
-    for (const auto& c : cgroups_) {
+    for (auto& c : cgroups_) {
       if (!c.tasks) continue;
       if (::write(c.tasks.get(), "0", 1) != 1) throw_errno("join cgroup '{}'", c.path.string());
+      c.tasks.reset();
     }
   }
 
