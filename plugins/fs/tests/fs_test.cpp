@@ -120,6 +120,17 @@ bool any_mount_mentions(const std::string& needle) {
   return false;
 }
 
+void FsTest::SetUp() {
+  HostLeakTest::SetUp();
+  shared_rootfs_digest_ = tree_digest(busybox_rootfs());
+}
+
+void FsTest::TearDown() {
+  EXPECT_EQ(tree_digest(busybox_rootfs()), shared_rootfs_digest_)
+      << "the test wrote into the shared rootfs " << busybox_rootfs();
+  HostLeakTest::TearDown();
+}
+
 std::string FsTest::write_config(const std::string& yaml) {
   return dir.write("config-" + unique_name("c") + ".yaml", yaml);
 }

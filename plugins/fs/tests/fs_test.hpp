@@ -39,9 +39,17 @@ bool any_mount_mentions(const std::string& needle);
 
 class FsTest : public HostLeakTest {
  protected:
+  // The shared busybox rootfs is a lower layer for every test (and other plugins' tests): a test
+  // that writes into it fails here.
+  void SetUp() override;
+  void TearDown() override;
+
   // Writes a config into the test's dir and runs it.
   Result run_config(const std::string& yaml, const std::vector<std::string>& extra = {});
   std::string write_config(const std::string& yaml);
+
+ private:
+  std::string shared_rootfs_digest_;
 };
 
 class FsVariantTest : public FsTest, public ::testing::WithParamInterface<Variant> {};

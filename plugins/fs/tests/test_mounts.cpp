@@ -79,14 +79,14 @@ TEST_F(FsTest, BindMountPropagation) {
 
 TEST_P(FsVariantTest, TmpfsSizeAndModeAreEnforced) {
   std::string name = unique_name("fstmp");
-  Result r = run_config(
-      config(name,
-             "stat -c 'mode=%a' /scratch; dd if=/dev/zero of=/scratch/small bs=1024 count=512 "
-             "2>/dev/null && echo small-ok; (dd if=/dev/zero of=/scratch/big bs=1024 count=2048) "
-             "2>&1; df -k /scratch | tail -1",
-             "{rootfs: " + busybox_rootfs() +
-                 ", mounts: [{type: tmpfs, destination: /scratch, size: 1M, mode: 1770}]}",
-             GetParam()));
+  Result r = run_config(config(
+      name,
+      "stat -c 'mode=%a' /scratch; dd if=/dev/zero of=/scratch/small bs=1024 count=512 "
+      "2>/dev/null && echo small-ok; (dd if=/dev/zero of=/scratch/big bs=1024 count=2048) "
+      "2>&1; df -k /scratch | tail -1",
+      "{rootfs: " + busybox_rootfs() +
+          ", overlay: {}, mounts: [{type: tmpfs, destination: /scratch, size: 1M, mode: 1770}]}",
+      GetParam()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("mode=1770"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("small-ok"), std::string::npos) << r.out;
