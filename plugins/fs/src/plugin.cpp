@@ -65,7 +65,7 @@ class FsStage final : public Stage {
     channel_ = FdPair{};
     layers_ = HostLayers{};
     // The container's mounts lived only in its mount namespace and went with it; what remains on
-    // the host is the ephemeral upper/work directory.
+    // the host is at most the ephemeral upper/work directory of `ephemeral: disk`.
     remove_ephemeral(ctx);
   }
 
