@@ -1,0 +1,106 @@
+// remove_cgroups from the ledger alone, on a directory tree that stands in for cgroupfs (empty
+// directories are empty cgroups; cgroup.subtree_control is a plain file here).
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <spdlog/logger.h>
+
+#include "cgroup_dirs.hpp"
+#include "teardown.hpp"
+
+namespace modrt::cgroup {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Teardown : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("cgroup-teardown-" + std::to_string(::getpid()));
+    fs::create_directories(root_);
+    ctx_.enter_stage(stage_, log_, ledger_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  fs::path make(const std::string& rel) {
+    fs::create_directories(root_ / rel);
+    return root_ / rel;
+  }
+
+  fs::path root_;
+  Config config_;
+  Context ctx_{config_, "/run/modrt/x"};
+  std::string stage_ = "cgroup";
+  spdlog::logger log_{"cgroup"};
+  Ledger ledger_;
+};
+
+TEST_F(Teardown, RemovesTheCgroupThenTheParentsItMadeDeepestFirst) {
+  fs::path a = make("hier/jobs"), b = make("hier/jobs/batch"), leaf = make("hier/jobs/batch/web");
+  ledger_.record(kLedgerParent, ledger_value(Version::v1, a));
+  ledger_.record(kLedgerParent, ledger_value(Version::v1, b));
+  ledger_.record(kLedgerCgroup, ledger_value(Version::v1, leaf));
+  remove_cgroups(ctx_);
+  EXPECT_FALSE(fs::exists(a));
+  EXPECT_TRUE(fs::exists(root_ / "hier"));  // not ours
+  EXPECT_TRUE(ledger_.empty());
+}
+
+TEST_F(Teardown, ASharedParentStillInUseStaysWithoutAnError) {
+  fs::path shared = make("hier/modrt"), mine = make("hier/modrt/a"), other = make("hier/modrt/b");
+  ledger_.record(kLedgerShared, ledger_value(Version::v1, shared));
+  ledger_.record(kLedgerCgroup, ledger_value(Version::v1, mine));
+  remove_cgroups(ctx_);
+  EXPECT_FALSE(fs::exists(mine));
+  EXPECT_TRUE(fs::exists(other));
+  EXPECT_TRUE(fs::exists(shared));
+  EXPECT_TRUE(ledger_.empty());
+}
+
+TEST_F(Teardown, IsIdempotentAndToleratesWhatIsAlreadyGone) {
+  ledger_.record(kLedgerCgroup, ledger_value(Version::v1, root_ / "never-made"));
+  remove_cgroups(ctx_);
+  remove_cgroups(ctx_);
+  EXPECT_TRUE(ledger_.empty());
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST_F(Teardown, AControllerEnabledInTheRootGoesOffOnlyWithTheLastModrtCgroup) {
+  fs::path v2root = make("unified");
+  std::ofstream(v2root / "cgroup.subtree_control") << "";
+  fs::path shared = make("unified/modrt"), leaf = make("unified/modrt/web"),
+           other = make("unified/modrt/db");
+  std::string entry = (v2root.string() + "\thugetlb\t" + shared.string());
+  ledger_.record(kLedgerSubtree, entry);
+  ledger_.record(kLedgerShared, ledger_value(Version::v2, shared));
+  ledger_.record(kLedgerCgroup, ledger_value(Version::v2, leaf));
+  remove_cgroups(ctx_);
+  EXPECT_EQ(slurp(v2root / "cgroup.subtree_control"), "") << "db still needs it";
+
+  fs::remove(other);
+  ledger_.record(kLedgerSubtree, entry);
+  ledger_.record(kLedgerShared, ledger_value(Version::v2, shared));
+  remove_cgroups(ctx_);
+  EXPECT_FALSE(fs::exists(shared));
+  EXPECT_EQ(slurp(v2root / "cgroup.subtree_control"), "-hugetlb");
+  EXPECT_TRUE(ledger_.empty());
+}
+
+TEST_F(Teardown, AMalformedEntryIsSkipped) {
+  ledger_.record(kLedgerCgroup, "v7 nonsense");
+  remove_cgroups(ctx_);  // must not throw
+  EXPECT_EQ(ledger_.entries().size(), 1u);
+}
+
+}  // namespace
+}  // namespace modrt::cgroup
