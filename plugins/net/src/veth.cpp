@@ -51,7 +51,6 @@ void loopback_up(nl_sock* inside) {
 }
 
 void configure_inside(nl_sock* inside, const InsideSpec& spec) {
-  loopback_up(inside);
   auto link = find_link(inside, spec.ifname);
   if (!link)
     throw Error(fmt::format("interface '{}' is missing in the workload's netns", spec.ifname),

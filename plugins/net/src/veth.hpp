@@ -35,9 +35,9 @@ struct InsideSpec {
   std::string gateway6;
 };
 
-// Through a socket bound to the workload's netns: lo and the peer up, addresses, default routes.
+// Through a socket bound to the workload's netns: the peer up, its addresses, the default routes.
 void configure_inside(nl_sock* inside, const InsideSpec& spec);
-// lo up only (mode none).
+// lo up (every mode with a netns of its own).
 void loopback_up(nl_sock* inside);
 
 // A host-side veth name that is unique per run (a dying netns of an earlier run with the same
