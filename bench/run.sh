@@ -92,10 +92,28 @@ plugin_dir=$build/lib/modrt
 tag=mb$$
 work=$(mktemp -d /tmp/modrt-bench.XXXXXX)
 netns=modrt-bench-$$
+# The anchor's workload is PID 1 of its pid namespace and ignores SIGTERM: SIGKILL it (our own
+# grandchild), then modrt rolls back and exits.
+stop_anchor() {
+  [ -n "${anchor_pid:-}" ] || return 0
+  local p=$anchor_pid kid depth
+  # $! may be a subshell above unshare → sh → nsenter → modrt (each execs the next, or not).
+  for depth in 1 2 3 4 5; do
+    [ "$(cat /proc/"$p"/comm 2>/dev/null)" = modrt ] && break
+    p=$(cat /proc/"$p"/task/*/children 2>/dev/null | awk '{print $1; exit}')
+    [ -n "$p" ] || break
+  done
+  if [ -n "$p" ] && [ "$(cat /proc/"$p"/comm 2>/dev/null)" = modrt ]; then
+    for kid in $(cat /proc/"$p"/task/*/children 2>/dev/null); do kill -KILL "$kid"; done
+  fi
+  wait "$anchor_pid" 2>/dev/null || true
+  anchor_pid=""
+}
 cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
+  stop_anchor
   # Containers of crun/runc that a failed run left, by their own state folder only.
   for rt in crun runc; do
     for d in "$work/$rt-state"/*/; do
@@ -151,7 +169,7 @@ done
 ns_list='[pid, mount, uts, ipc, net, cgroup]'
 ns_list_user='[user, pid, mount, uts, ipc, net, cgroup]'
 cgroup_with='{memory.max: 64M, pids.max: 64, cpu.max: "50%"}'
-write_cfg() { # NAME NAMESPACES FS_WITH CGROUP? SECCOMP? NET?
+write_cfg() { # NAME NAMESPACES FS_WITH CGROUP? SECCOMP? NET(0, or the bridge's name)
   local name=$1 nss=$2 fs=$3 cg=$4 sc=$5 net=$6 f=$work/cfg/$1.yaml
   {
     echo "name: $name"
@@ -161,8 +179,8 @@ write_cfg() { # NAME NAMESPACES FS_WITH CGROUP? SECCOMP? NET?
     echo "  - {plugin: ns, with: {namespaces: $nss}}"
     if [ -n "$fs" ]; then echo "  - {plugin: fs, with: $fs}"; fi
     if [ "$cg" = 1 ]; then echo "  - {plugin: cgroup, with: $cgroup_with}"; fi
-    if [ "$net" = 1 ]; then
-      echo "  - {plugin: net, with: {mode: bridge, bridge: ${tag}br0, subnet: 10.213.0.0/16}}"
+    if [ "$net" != 0 ]; then
+      echo "  - {plugin: net, with: {mode: bridge, bridge: ${tag}$net, subnet: $(subnet_of "$net")}}"
     fi
     if [ "$sc" = 1 ]; then echo "  - {plugin: seccomp, with: {profile: default}}"; fi
   } >"$f"
@@ -175,8 +193,14 @@ write_cfg cgroup "$ns_list" "$overlay" 1 0 0
 write_cfg cgroup-bind "$ns_list" "$bind" 1 0 0
 write_cfg cgroup-userns "$ns_list_user" "$bind" 1 0 0
 write_cfg seccomp "$ns_list" "$overlay" 1 1 0
-write_cfg net "$ns_list" "$overlay" 1 1 1
-write_cfg scale "$ns_list" "$overlay" 1 1 1
+# The net plugin makes the bridge (and nft table) for its first user and removes them after the
+# last. "shared" runs on a bridge that an anchor container holds for the whole bench (the steady
+# state of a host running containers); "first" on a bridge of its own, made and removed every run.
+subnet_of() { case $1 in br0) echo 10.213.0.0/16 ;; *) echo 10.214.0.0/24 ;; esac; }
+write_cfg net "$ns_list" "$overlay" 1 1 br0
+write_cfg net-first "$ns_list" "$overlay" 1 1 br1
+write_cfg scale "$ns_list" "$overlay" 1 1 br0
+write_cfg anchor "$ns_list" "$overlay" 1 1 br0
 
 write_bundle() { # DIR USERNS(0|1) CGROUP-LEAF
   local dir=$1 user=$2 leaf=$3 userns="" maps=""
@@ -247,7 +271,19 @@ in_bench_env() {
     shift; exec nsenter --net="/run/netns/$0" -- "$@"' "$netns" "$hybrid" "$@"
 }
 
-# --- 5. the rows, each probed once: a row that errors fails the bench (or is marked, --keep-going)
+# --- 5. the anchor that holds bridge br0; the rows, each probed once: a row that errors fails
+# the bench (or, with --keep-going, is marked FAILED in the table)
+anchor_pid=""
+if have_plugin net && [ "$full" = net ]; then
+  in_bench_env "$modrt" --root "$work/state" run -c "$work/cfg/anchor.yaml" --name "${tag}-anchor" \
+    -- /bin/sleep 1000000 >"$work/anchor.log" 2>&1 &
+  anchor_pid=$!
+  for _ in $(seq 100); do
+    ip -n "$netns" link show "${tag}br0" >/dev/null 2>&1 && break
+    kill -0 "$anchor_pid" 2>/dev/null || { cat "$work/anchor.log" >&2; die "the anchor container failed"; }
+    sleep 0.05
+  done
+fi
 labels=()
 commands=()
 notes=()
@@ -291,7 +327,8 @@ add_row "modrt ns+fs+cgroup" "$(modrt_cmd cgroup)" ns fs cgroup
 add_row "modrt ns+fs(bind)+cgroup" "$(modrt_cmd cgroup-bind)" ns fs cgroup
 add_row "modrt ns+fs(bind)+cgroup +userns" "$(modrt_cmd cgroup-userns)" ns fs cgroup
 add_row "modrt +seccomp" "$(modrt_cmd seccomp)" ns fs cgroup seccomp
-add_row "modrt +net(bridge)" "$(modrt_cmd net)" ns fs cgroup seccomp net
+add_row "modrt +net(bridge, shared)" "$(modrt_cmd net)" ns fs cgroup seccomp net
+add_row "modrt +net(bridge, first user)" "$(modrt_cmd net-first)" ns fs cgroup seccomp net
 add_row "modrt --version" "$modrt --version"
 [ -n "$full" ] && add_row "modrt validate ($full config)" "$modrt validate -c $work/cfg/$full.yaml"
 
@@ -323,8 +360,10 @@ if [ -n "$full" ]; then
   if [ "$quick" = 0 ]; then
     valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.out" \
       "$modrt" validate -c "$work/cfg/$full.yaml" >/dev/null 2>"$work/callgrind.log" || true
-    [ -f "$work/callgrind.out" ] &&
-      callgrind_annotate --inclusive=yes "$work/callgrind.out" 2>/dev/null | head -60 >"$work/callgrind.txt"
+    if [ -f "$work/callgrind.out" ]; then
+      callgrind_annotate --inclusive=yes "$work/callgrind.out" >"$work/callgrind-all.txt" 2>&1 || true
+      head -n 60 "$work/callgrind-all.txt" >"$work/callgrind.txt"
+    fi
   fi
 fi
 
@@ -340,6 +379,8 @@ if [ -n "$scale_cfg" ]; then
 else
   echo '{"skipped": "n/a: plugin missing"}' >"$work/scale.json"
 fi
+
+stop_anchor
 
 # --- 9. report -------------------------------------------------------------------------------
 say "writing $results/latest.md"
