@@ -189,6 +189,7 @@ int cmd_stats(const Options& opts, const std::string& name) {
   Config config = parse_config(state.value("config_text", ""), state.value("config_file", ""),
                                state.value("config_dir", "/"));
   config.name = name;
+  config.recovering = true;
   Context ctx(config, dir);
   ctx.pid = state.value("workload_pid", -1);
   for (const auto& entry : state.value("stages", nlohmann::json::array())) {

@@ -301,6 +301,7 @@ int Pipeline::run(const RunOptions& options) {
     if (!signal_fd) throw_errno("signalfd");
 
     auto spawn_start = Clock::now();
+    ctx.namespaces |= ctx.clone_flags;
     workload = clone_workload(ctx.clone_flags, ctx.cgroup_fd.get());
     if (workload.pid == 0) {
       sync.first.reset();
@@ -407,6 +408,7 @@ void recover_dead_run(const fs::path& dir, PluginLoader& loader) {
     return;
   }
   config.name = state.value("name", dir.filename().string());
+  config.recovering = true;
   std::vector<std::tuple<std::string, StageHandle, Ledger>> stages;
   for (const auto& entry : state.value("stages", nlohmann::json::array())) {
     if (!entry.value("started", false)) continue;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -143,6 +144,8 @@ void become_init() {
   sigfillset(&all);
   sigset_t previous;
   ::sigprocmask(SIG_BLOCK, &all, &previous);
+  // Outside a new pid namespace, orphans would go to the host's init; as a subreaper they come here.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   pid_t child = ::fork();
   if (child < 0) throw_errno("fork the workload under init");
   if (child == 0) {

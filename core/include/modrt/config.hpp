@@ -98,6 +98,10 @@ struct Config {
   Process process;
   std::vector<std::string> plugin_path;
   std::vector<StageConfig> stages;
+  // True when stages are recreated from a dead run's state (`modrt delete/gc/stats`) only to roll
+  // back or report: create() should then skip checks of the host as it is now (join paths of
+  // processes that are gone, ports in use by the dead run itself).
+  bool recovering = false;
 
   // Resolves a path from the config against its folder; absolute paths are returned unchanged.
   std::filesystem::path resolve(const std::filesystem::path& p) const {

@@ -90,10 +90,14 @@ class Context {
   // The process the executor will start; stages may add env or change the cwd.
   Process process;
 
-  // --- assembled during prepare (host side)
-  // ------------------------------------------------------- CLONE_NEW* flags the workload is
-  // created with.
+  // --- assembled during prepare (host side) ---
+
+  // CLONE_NEW* flags the workload is cloned with.
   uint64_t clone_flags = 0;
+  // CLONE_NEW* flags of every namespace the workload will have of its own, whether cloned with it or
+  // created inside it later (the ns stage does that when it joins an existing user namespace).
+  // Stages that depend on a namespace (fs on mount, net on net) test this, not clone_flags.
+  uint64_t namespaces = 0;
   // User namespace maps; empty when there is no new user namespace. The ns stage writes them.
   std::vector<IdMapping> uid_map;
   std::vector<IdMapping> gid_map;
@@ -106,18 +110,17 @@ class Context {
   // Replaces execve of process.args (set by a backend such as the vm plugin). Not owned.
   Executor* executor = nullptr;
 
-  // --- inside the workload -----------------------------------------------------------------------
+  // --- inside the workload ---
   bool user_switched = false;  // switch_user() ran (see process.hpp)
 
-  // --- set by the core at spawn
-  // -------------------------------------------------------------------
+  // --- set by the core at spawn ---
   pid_t pid = -1;  // the workload, in the host's pid namespace
   int pidfd = -1;  // a pidfd of it, owned by the core
 
-  // --- set by the supervisor when the workload ended ---------------------------------------------
+  // --- set by the supervisor when the workload ended ---
   ExitStatus exit;
 
-  // --- per stage: the core points these at the running stage's own -------------------------------
+  // --- per stage: the core points these at the running stage's own ---
   spdlog::logger& log() const { return *log_; }
   Ledger& ledger() const { return *ledger_; }
   const std::string& stage_name() const { return *stage_name_; }
