@@ -50,6 +50,8 @@ const char* method_name(MapMethod method) {
 
 void NsStage::prepare(Context& ctx) {
   ctx.clone_flags |= flags_for_the_clone(opts_);
+  // Including those made inside the workload after a join.user (see apply_workload).
+  ctx.namespaces |= opts_.created;
   if (opts_.init) ctx.init = true;
   for (const auto& j : opts_.joins) join_fds_.push_back(open_namespace_file(j.path, j.kind).fd);
 
