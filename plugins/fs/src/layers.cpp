@@ -190,11 +190,18 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
     int source = layers.bind_sources[i++].get();
     out.push_back(
         with_context(fmt::format("bind '{}' for '{}'", m.source.string(), m.destination), [&] {
-          UniqueFd tree = clone_tree(source, "", m.recursive);
+          // idmapped mounts cannot cover submounts of file systems that refuse idmapping, so an
+          // idmapped bind takes the source mount alone.
+          const bool map_ids = m.idmap && (ctx.clone_flags & CLONE_NEWUSER);
+          UniqueFd tree = clone_tree(source, "", m.recursive && !map_ids);
+          if (map_ids) {
+            if (!userns) userns = open_namespace(ctx.pid, "user");
+            set_attrs(tree.get(), "", false, {.set = MOUNT_ATTR_IDMAP, .userns_fd = userns.get()});
+          }
           uint64_t attrs = (m.readonly ? MOUNT_ATTR_RDONLY : 0) |
                            (m.nosuid ? MOUNT_ATTR_NOSUID : 0) | (m.nodev ? MOUNT_ATTR_NODEV : 0) |
                            (m.noexec ? MOUNT_ATTR_NOEXEC : 0);
-          if (attrs) set_attrs(tree.get(), "", m.recursive, {.set = attrs});
+          if (attrs) set_attrs(tree.get(), "", m.recursive && !map_ids, {.set = attrs});
           return tree;
         }));
   }

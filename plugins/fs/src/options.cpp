@@ -85,10 +85,11 @@ MountSpec parse_mount(const ConfigNode& node, const Config& config) {
   if (type == "bind") {
     m.type = MountSpec::Type::bind;
     node.expect_keys({"type", "source", "destination", "readonly", "recursive", "propagation",
-                      "nosuid", "nodev", "noexec"});
+                      "idmap", "nosuid", "nodev", "noexec"});
     m.source = existing_path(node.require("source"), config, Kind::any);
     m.recursive = node.bool_or("recursive", true);
     if (auto p = node.find("propagation")) m.propagation = parse_propagation(*p);
+    m.idmap = node.bool_or("idmap", false);
   } else if (type == "tmpfs") {
     m.type = MountSpec::Type::tmpfs;
     node.expect_keys(

@@ -25,6 +25,7 @@ struct MountSpec {
   bool nodev = false;
   bool noexec = false;
   Propagation propagation = Propagation::private_;
+  bool idmap = false;  // bind, under a user namespace: host uid N shows as container uid N
   std::optional<uint64_t> size;  // tmpfs bytes
   std::optional<unsigned> mode;  // tmpfs root permissions
 };

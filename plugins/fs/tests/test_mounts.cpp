@@ -1,5 +1,7 @@
 // The `mounts:` list: bind mounts (read-only, read-write, single files, propagation) and tmpfs
 // (size, mode), each with its failure case; and a read-only root that only tmpfs mounts relieve.
+#include <sys/stat.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -46,6 +48,38 @@ TEST_P(FsVariantTest, BindMountReadOnlyRefusesWritesReadWriteReachesTheHost) {
   EXPECT_NE(r.out.find("rw-ok"), std::string::npos) << both(r);
   EXPECT_EQ(slurp(rw / "out"), "hello\n");
   EXPECT_NE(r.out.find("ro,"), std::string::npos) << r.out;
+}
+
+TEST_F(FsTest, IdmappedBindIsOwnedByTheContainersRoot) {
+  // A host folder owned by host root: under container 0 = host 100000 its contents are nobody's
+  // and closed to the container's root, unless the bind is idmapped (then what the container's
+  // root writes lands as host root, the folder's owner).
+  stdfs::path data = dir / "data";
+  stdfs::create_directories(data);
+  ::chmod(data.c_str(), 0755);
+  std::ofstream(data / "old") << "x\n";
+  std::string script =
+      "stat -c '%u %n' /data/old; (echo w > /data/new) 2>&1; (echo more >> /data/old) 2>&1; true";
+  auto fs_with = [&](bool idmap) {
+    return "{rootfs: " + busybox_rootfs() +
+           ", overlay: {}, mounts: [{type: bind, source: " + data.string() +
+           ", destination: /data, idmap: " + (idmap ? "true" : "false") + "}]}";
+  };
+  Result plain =
+      run_config(config(unique_name("fsnoidb"), script, fs_with(false), Variant::userns));
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_NE(plain.out.find("65534 /data/old"), std::string::npos) << plain.out;
+  EXPECT_EQ(lines_with(both(plain), "Permission denied").size(), 2u) << both(plain);
+  EXPECT_FALSE(stdfs::exists(data / "new"));
+
+  Result mapped = run_config(config(unique_name("fsidb"), script, fs_with(true), Variant::userns));
+  ASSERT_EQ(mapped.exit_code, 0) << mapped.err;
+  EXPECT_NE(mapped.out.find("0 /data/old"), std::string::npos) << mapped.out;
+  EXPECT_EQ(both(mapped).find("Permission denied"), std::string::npos) << both(mapped);
+  struct stat st {};
+  ASSERT_EQ(::stat((data / "new").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_EQ(slurp(data / "old"), "x\nmore\n");
 }
 
 TEST_F(FsTest, BindMountOfAFileCreatesItsDestination) {

@@ -140,7 +140,7 @@ TEST_F(OptionsTest, BindAndTmpfsMounts) {
   FsOptions o = parse(
       "{rootfs: rootfs, mounts: ["
       "{type: bind, source: data, destination: /data, readonly: true, propagation: slave},"
-      "{type: bind, source: file.txt, destination: /etc/f, recursive: false},"
+      "{type: bind, source: file.txt, destination: /etc/f, recursive: false, idmap: true},"
       "{type: tmpfs, destination: /tmp, size: 16M, mode: 1777, noexec: true}]}");
   ASSERT_EQ(o.mounts.size(), 3u);
   EXPECT_EQ(o.mounts[0].type, MountSpec::Type::bind);
@@ -149,6 +149,8 @@ TEST_F(OptionsTest, BindAndTmpfsMounts) {
   EXPECT_TRUE(o.mounts[0].recursive);
   EXPECT_EQ(o.mounts[0].propagation, Propagation::slave);
   EXPECT_FALSE(o.mounts[1].recursive);
+  EXPECT_FALSE(o.mounts[0].idmap);
+  EXPECT_TRUE(o.mounts[1].idmap);
   EXPECT_EQ(o.mounts[2].type, MountSpec::Type::tmpfs);
   EXPECT_EQ(*o.mounts[2].size, 16u << 20);
   EXPECT_EQ(*o.mounts[2].mode, 01777u);
