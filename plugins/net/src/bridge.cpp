@@ -10,6 +10,7 @@
 
 #include "link.hpp"
 #include "modrt/error.hpp"
+#include "modrt/fd.hpp"
 
 namespace modrt::net {
 
@@ -71,6 +72,9 @@ BridgeResult ensure_bridge(nl_sock* sock, const std::string& name, const Cidr4& 
     auto created = find_link(sock, name);
     if (!created) throw Error(fmt::format("bridge '{}' vanished right after its creation", name));
     result.ifindex = created->ifindex;
+    // Lets the host reach a published port at 127.0.0.1: the output hook's DNAT sends the packet,
+    // still from 127.0.0.1, out through this bridge (the table masquerades it on the way).
+    write_file(fmt::format("/proc/sys/net/ipv4/conf/{}/route_localnet", name), "1");
     add_address(sock, result.ifindex, gateway_cidr, name);
     if (subnet6)
       add_address(sock, result.ifindex,

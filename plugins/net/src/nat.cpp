@@ -66,10 +66,17 @@ std::string table_commands() {
       "add chain inet {0} output {{ type nat hook output priority -100 ; policy accept ; }}\n"
       "add chain inet {0} postrouting {{ type nat hook postrouting priority 100 ; policy accept ; "
       "}}\n"
+      "add chain inet {0} guard {{ type filter hook prerouting priority -300 ; policy accept ; }}\n"
       "add rule inet {0} prerouting meta nfproto ipv4 fib daddr type local "
       "dnat ip to meta l4proto . th dport map @ports4\n"
       "add rule inet {0} output meta nfproto ipv4 fib daddr type local "
       "dnat ip to meta l4proto . th dport map @ports4\n"
+      // 127.0.0.1:PORT -> container: the bridge routes loopback-sourced packets (route_localnet),
+      // and they leave with the bridge's address, which the container can answer.
+      "add rule inet {0} postrouting ip saddr 127.0.0.0/8 masquerade\n"
+      // route_localnet must not let a container reach the host's loopback services: a packet to
+      // 127/8 that did not come from lo is dropped before routing (CVE-2020-8558).
+      "add rule inet {0} guard iifname != \"lo\" ip daddr 127.0.0.0/8 drop\n"
       "add rule inet {0} postrouting ip saddr @nonat4 return\n"
       "add rule inet {0} postrouting ip6 saddr @nonat6 return\n"
       "add rule inet {0} postrouting ip saddr @masq4 masquerade\n"

@@ -349,6 +349,12 @@ TEST_F(NetTest, WebConfigServesHttpdFromTheRootfsOnAPublishedPort) {
       30s);
   EXPECT_TRUE(served);
   EXPECT_EQ(body, "<h1>hello from modrt</h1>\n");
+  // configs/web.yaml's promise: the host reaches the published port on 127.0.0.1 too.
+  in_host({"ip", "link", "set", "lo", "up"});
+  Result loopback = in_host(
+      {"busybox", "timeout", "3", "busybox", "wget", "-q", "-O", "-", "http://127.0.0.1:8080/"},
+      10s);
+  EXPECT_EQ(loopback.out, "<h1>hello from modrt</h1>\n") << loopback.err;
   server.signal(SIGTERM);
   Result end = server.wait(30s);
   EXPECT_NE(end.exit_code, 125) << end.err;
