@@ -145,6 +145,9 @@ class NetStage final : public Stage {
                     .mtu = o_.mtu,
                     .mac = o_.mac};
       create_veth(host_.get(), spec);
+      // Recorded once it exists: a name taken by someone else (EEXIST) must never be "undone".
+      // Should modrt die right here, the veth still goes with the workload's netns.
+      ctx.ledger().record(kVeth, veth_);
     }
     // The socket pins the netns while it lives: it is closed at the end of this scope, so the netns
     // (and the veth with it) goes away as soon as the workload does.
@@ -228,7 +231,6 @@ class NetStage final : public Stage {
     NetState state(net_dir(ctx));
     host_ = netlink::Socket::open();
     veth_ = host_veth_name(ctx.name());
-    ledger.record(kVeth, veth_);
 
     Lease owner{.address = {},
                 .container = ctx.name(),
