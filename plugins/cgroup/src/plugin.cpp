@@ -91,10 +91,10 @@ bool has_key_starting(const ConfigNode& with, std::string_view prefix) {
 }
 
 std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {
-  // `modrt delete/gc/stats` recreate the stage from a dead or running run's state (a config with
-  // no process): rollback and stats work from the ledger alone, so the host need not still
-  // satisfy the checks (an io.max device may be gone).
-  if (config.process.args.empty()) return std::make_unique<CgroupStage>(Options{}, Plan{});
+  // `modrt delete/gc/stats` recreate the stage from a run's state only to roll back or report:
+  // both work from the ledger alone, so the host need not still pass the checks (an io.max device
+  // may be gone, modrt may now run in another cgroup).
+  if (config.recovering) return std::make_unique<CgroupStage>(Options{}, Plan{});
   HostFacts facts =
       read_host_facts(has_key_starting(with, "cpuset."), has_key_starting(with, "hugetlb"));
   Options options = parse_options(with, facts);

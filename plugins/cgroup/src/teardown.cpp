@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 #include <thread>
 
@@ -40,8 +41,11 @@ std::vector<pid_t> procs_of(const fs::path& dir) {
   } catch (const Error&) {
     return out;  // gone already
   }
-  for (auto line : split(text, '\n'))
-    if (!line.empty()) out.push_back(static_cast<pid_t>(std::stol(std::string(line))));
+  for (auto line : split(text, '\n')) {
+    pid_t pid = 0;
+    auto [ptr, ec] = std::from_chars(line.data(), line.data() + line.size(), pid);
+    if (ec == std::errc() && pid > 0) out.push_back(pid);
+  }
   return out;
 }
 
@@ -178,7 +182,12 @@ void remove_cgroups(Context& ctx) noexcept {
       else
         ctx.log().warn("ignoring malformed ledger entry '{}'", value);
     }
-    kill_and_wait(ctx, leaves);
+    try {
+      kill_and_wait(ctx, leaves);
+    } catch (const std::exception& e) {
+      // Removal below still runs: an empty cgroup goes, a busy one says so.
+      ctx.log().error("killing what was left in the container's cgroups: {}", e.what());
+    }
     for (auto it = leaves.rbegin(); it != leaves.rend(); ++it) {
       if (remove_dir(ctx, it->path, false)) ledger.forget(kLedgerCgroup, it->ledger_value);
     }
