@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "bpf_cache.hpp"
 #include "modrt/error.hpp"
 #include "modrt/process.hpp"
 
@@ -97,7 +98,7 @@ Profile choose_profile(const ConfigNode& with, const Config& config, const Capab
 
 Options parse_options(const ConfigNode& with, const Config& config) {
   with.expect_keys({"profile", "default_action", "architectures", "rules", "capabilities",
-                    "no_new_privs", "rlimits"});
+                    "no_new_privs", "rlimits", "cache"});
   check_order(with, config);
   Options options;
   options.capabilities = parse_capabilities(with.find("capabilities"));
@@ -106,15 +107,36 @@ Options parse_options(const ConfigNode& with, const Config& config) {
   if (!none) options.profile = std::move(profile);
   options.no_new_privs = with.bool_or("no_new_privs", true);
   if (auto limits = with.find("rlimits")) options.rlimits = parse_rlimits(*limits);
+  options.cache = with.bool_or("cache", true);
   return options;
 }
 
-LockdownStage::LockdownStage(Options options) : options_(std::move(options)) {
-  if (options_.profile) filter_ = std::make_unique<SyscallFilter>(*options_.profile);
+BpfProgram LockdownStage::compile_filter(Context& ctx) {
+  const Profile& profile = *options_.profile;
+  std::filesystem::path dir = ctx.state_root() / ".seccomp";
+  std::string key;
+  if (options_.cache) {
+    key = cache_key(profile);
+    if (auto cached = read_cached(dir, key)) {
+      ctx.log().debug("compiled filter from the cache in {}", dir.string());
+      return std::move(*cached);
+    }
+  }
+  // Generating BPF is the slow part of a filter: here, on the host, and not inside the workload,
+  // which only hands finished instructions to the kernel.
+  BpfProgram program = SyscallFilter(profile).compile();
+  if (options_.cache) {
+    try {
+      store_cached(dir, key, program);
+    } catch (const Error& e) {
+      ctx.log().debug("filter not cached: {}", e.what());
+    }
+  }
+  return program;
 }
 
 void LockdownStage::prepare(Context& ctx) {
-  if (!filter_) {
+  if (!options_.profile) {
     ctx.log().debug("profile none: no syscall filter");
     return;
   }
@@ -127,14 +149,12 @@ void LockdownStage::prepare(Context& ctx) {
       throw Error(fmt::format("this kernel does not support the seccomp action {} (rule for {})",
                               rule.action.to_string(), rule.names.front()));
   }
-  // Generating BPF from libseccomp's rule database is the slow part of a filter: do it here, on
-  // the host, so the workload only hands finished instructions to the kernel.
-  program_ = filter_->compile();
-  filter_.reset();
+  program_ = compile_filter(ctx);
   ctx.log().debug("profile '{}': default action {}, {} syscall rules, {} BPF instructions",
                   profile.label, profile.default_action.to_string(), profile.rules.size(),
                   program_.code.size());
-  if (profile.label.rfind("default", 0) == 0) {
+  // Resolving ~350 names again costs more than the rest of a cache hit: only for debug logs.
+  if (profile.label.rfind("default", 0) == 0 && ctx.log().should_log(spdlog::level::debug)) {
     auto unknown = default_profile_unknown_names();
     if (!unknown.empty())
       ctx.log().debug(

@@ -21,6 +21,7 @@ struct Options {
   CapabilityPlan capabilities;
   bool no_new_privs = true;
   std::vector<RlimitSetting> rlimits;
+  bool cache = true;  // keep compiled filters in <state root>/.seccomp (see bpf_cache.hpp)
 };
 
 // Reads and validates the `with:` block (and the profile file it names). Throws ConfigError.
@@ -28,9 +29,7 @@ Options parse_options(const ConfigNode& with, const Config& config);
 
 class LockdownStage final : public Stage {
  public:
-  // Builds the libseccomp filter now, so that `modrt validate` reports every rule libseccomp
-  // refuses.
-  explicit LockdownStage(Options options);
+  explicit LockdownStage(Options options) : options_(std::move(options)) {}
 
   void prepare(Context& ctx) override;
   void apply_host(Context& ctx) override;
@@ -38,9 +37,11 @@ class LockdownStage final : public Stage {
   void on_exit(Context& ctx) noexcept override;
 
  private:
+  // The compiled filter: from the cache or libseccomp in prepare, loaded in apply_workload.
+  BpfProgram compile_filter(Context& ctx);
+
   Options options_;
-  std::unique_ptr<SyscallFilter> filter_;
-  BpfProgram program_;  // compiled in prepare, loaded in apply_workload
+  BpfProgram program_;
 };
 
 }  // namespace modrt::seccomp

@@ -13,6 +13,7 @@ const modrt::OptionDoc kOptions[] = {
     {"capabilities", "{add: [...], drop: [...], ambient: [...]} by name or ALL (default: 14 kept)"},
     {"no_new_privs", "bool (default: true)"},
     {"rlimits", "{nofile: {soft: 1024, hard: 4096}, core: 0, ...}"},
+    {"cache", "bool: keep compiled filters in <root>/.seccomp across runs (default: true)"},
     {nullptr, nullptr},
 };
 

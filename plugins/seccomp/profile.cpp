@@ -146,6 +146,13 @@ uint32_t parse_architecture(const ConfigNode& node) {
   return token;
 }
 
+bool same_conditions(const std::vector<ArgCondition>& a, const std::vector<ArgCondition>& b) {
+  auto in = [](const ArgCondition& c, const std::vector<ArgCondition>& list) {
+    return std::find(list.begin(), list.end(), c) != list.end();
+  };
+  return a.size() == b.size() && std::all_of(a.begin(), a.end(), [&](auto& c) { return in(c, b); });
+}
+
 // libseccomp resolves overlapping rules its own way: the first rule without arguments wins over
 // every other rule of that call, even one whose arguments match. Refuse rule sets where that would
 // make a rule silently dead, so that the filter behaves as the rules read.
@@ -153,10 +160,16 @@ void check_consistent(const std::vector<Rule>& rules) {
   for (size_t i = 0; i < rules.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       if (rules[i].action == rules[j].action) continue;
-      if (rules[i].args.empty() == false && rules[j].args.empty() == false) continue;
+      bool both_conditional = !rules[i].args.empty() && !rules[j].args.empty();
+      if (both_conditional && !same_conditions(rules[i].args, rules[j].args)) continue;
       for (const auto& name : rules[i].names) {
         if (std::find(rules[j].names.begin(), rules[j].names.end(), name) == rules[j].names.end())
           continue;
+        if (both_conditional)
+          rules[i].source->fail(fmt::format(
+              "'{}' already has a rule with the same args and action {} ({}); one call cannot "
+              "take two actions",
+              name, rules[j].action.to_string(), rules[j].source->path()));
         rules[i].source->fail(fmt::format(
             "'{}' also has a rule with action {} ({}); a rule without args decides for every call "
             "of it, so two rules for one system call need the same action unless both have args",

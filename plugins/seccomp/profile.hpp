@@ -46,6 +46,7 @@ struct ArgCondition {
   scmp_compare op = SCMP_CMP_EQ;
   uint64_t value = 0;
   uint64_t value2 = 0;
+  bool operator==(const ArgCondition&) const = default;
 };
 
 struct Rule {

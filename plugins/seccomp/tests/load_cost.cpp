@@ -1,8 +1,9 @@
 // seccomp_load_cost: what the default profile costs on the startup path, in microseconds.
-//   build    libseccomp rule database from the profile (create(): validate and run)
-//   compile  BPF generation from that database (prepare, on the host)
+//   build    libseccomp rule database from the profile     } prepare on a cache miss
+//   compile  BPF generation from that database             }
+//   cached   cache key + reading the program back          prepare on a cache hit
 //   load     seccomp(SECCOMP_SET_MODE_FILTER) of the finished program (apply_workload)
-//   libseccomp_load  what seccomp_load() would cost inside the workload instead (compile + load)
+//   compile+load inside the workload: what seccomp_load() there would cost instead
 // Each load happens in a forked child, since a loaded filter cannot be removed. Not a test: a
 // measurement printed for the bench notes.
 #include <sys/prctl.h>
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bpf_cache.hpp"
 #include "capabilities.hpp"
 #include "filter.hpp"
 #include "profile.hpp"
@@ -58,9 +60,15 @@ double in_child(auto fn) {
 int main(int argc, char** argv) {
   int rounds = argc > 1 ? std::atoi(argv[1]) : 50;
   Profile profile = default_profile(default_capabilities());
-  std::vector<double> build, compile, load_us, lib_load;
+  std::vector<double> profile_us, build, compile, cached, load_us, lib_load;
+  char tmpl[] = "/tmp/modrt-seccomp-cost-XXXXXX";
+  if (!::mkdtemp(tmpl)) return 1;
+  std::filesystem::path dir = std::filesystem::path(tmpl) / ".seccomp";
   size_t insns = 0;
   for (int i = 0; i < rounds; ++i) {
+    auto p0 = Clock::now();
+    Profile fresh = default_profile(default_capabilities());
+    profile_us.push_back(us(Clock::now() - p0));
     auto t0 = Clock::now();
     SyscallFilter filter(profile);
     auto t1 = Clock::now();
@@ -69,6 +77,11 @@ int main(int argc, char** argv) {
     build.push_back(us(t1 - t0));
     compile.push_back(us(t2 - t1));
     insns = program.code.size();
+    if (i == 0) store_cached(dir, cache_key(profile), program);
+    auto t3 = Clock::now();
+    auto hit = read_cached(dir, cache_key(profile));
+    cached.push_back(us(Clock::now() - t3));
+    if (!hit) return 1;
     load_us.push_back(in_child([&] {
       ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
       auto a = Clock::now();
@@ -87,9 +100,12 @@ int main(int argc, char** argv) {
     }));
   }
   std::printf("default profile: %zu BPF instructions, %d rounds (median)\n", insns, rounds);
-  std::printf("  build   (libseccomp rules, create)        %9.1f us\n", median(build));
+  std::printf("  profile (default_profile(), create)       %9.1f us\n", median(profile_us));
+  std::printf("  build   (libseccomp rules, prepare)       %9.1f us\n", median(build));
   std::printf("  compile (BPF generation, prepare)         %9.1f us\n", median(compile));
+  std::printf("  cached  (key + read back, prepare)        %9.1f us\n", median(cached));
   std::printf("  load    (seccomp(), apply_workload)       %9.1f us\n", median(load_us));
   std::printf("  compile+load inside the workload instead  %9.1f us\n", median(lib_load));
+  std::filesystem::remove_all(tmpl);
   return 0;
 }

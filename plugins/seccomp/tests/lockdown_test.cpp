@@ -45,6 +45,12 @@ std::string LockdownTest::write_config(const Container& c) {
   return dir.write(name + ".yaml", yaml);
 }
 
+void LockdownTest::TearDown() {
+  std::error_code ec;
+  std::filesystem::remove_all(modrt.state_root() / ".seccomp", ec);
+  HostLeakTest::TearDown();
+}
+
 Result LockdownTest::run(const Container& c) {
   return modrt.run({"run", "-c", write_config(c)});
 }

@@ -28,6 +28,8 @@ std::string yaml_quote(const std::string& text);
 
 class LockdownTest : public HostLeakTest {
  protected:
+  // Removes the compiled-filter cache (<root>/.seccomp), then checks the host as usual.
+  void TearDown() override;
   // Writes the config (name unique to this test) and returns its path.
   std::string write_config(const Container& c);
   // `modrt run -c <config>`.

@@ -1,5 +1,7 @@
 // The syscall filter in real containers: the default profile, kill rules, argument filters,
 // profile files, and `profile: none` beside them.
+#include <filesystem>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -148,6 +150,32 @@ TEST_F(FilterTest, StrictAllowlistWithWhatTheCoreNeedsAfterTheStage) {
   r = run(c);
   EXPECT_EQ(r.exit_code, 159) << r.err;
   EXPECT_THAT(r.err, HasSubstr("strict.yaml' kills or traps"));
+}
+
+TEST_F(FilterTest, CompiledFiltersAreCachedAcrossRuns) {
+  Container c;
+  c.args = {"/probe", "keyctl"};
+  std::string config = write_config(c);
+  Result first = modrt.run({"--log-level", "debug", "run", "-c", config});
+  Result second = modrt.run({"--log-level", "debug", "run", "-c", config});
+  EXPECT_THAT(first.out, HasSubstr("keyctl: EPERM"));
+  EXPECT_THAT(second.out, HasSubstr("keyctl: EPERM"));
+  EXPECT_THAT(first.err, Not(HasSubstr("from the cache")));
+  EXPECT_THAT(second.err, HasSubstr("from the cache"));
+  EXPECT_TRUE(std::filesystem::is_directory(modrt.state_root() / ".seccomp"));
+}
+
+TEST_F(FilterTest, CacheFalseCompilesEveryTime) {
+  Container c;
+  c.args = {"/probe", "keyctl"};
+  c.seccomp_with = "{cache: false}";
+  std::string config = write_config(c);
+  for (int i = 0; i < 2; ++i) {
+    Result r = modrt.run({"--log-level", "debug", "run", "-c", config});
+    EXPECT_THAT(r.out, HasSubstr("keyctl: EPERM"));
+    EXPECT_THAT(r.err, Not(HasSubstr("from the cache")));
+  }
+  EXPECT_FALSE(std::filesystem::exists(modrt.state_root() / ".seccomp"));
 }
 
 TEST_F(FilterTest, OtherAbisAreKilledUnlessListed) {
