@@ -76,6 +76,9 @@ class FsStage final : public Stage {
 };
 
 std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {
+  // `modrt delete/gc` of a dead run: only rollback will be called, and it works from the ledger.
+  // The rootfs or a bind source may be gone by now; that must not keep the upper from going.
+  if (config.recovering) return std::make_unique<FsStage>(FsOptions{});
   return std::make_unique<FsStage>(parse_options(with, config));
 }
 

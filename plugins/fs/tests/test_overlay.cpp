@@ -157,9 +157,10 @@ TEST_F(FsTest, GcRemovesTheDiskUpperOfAKilledRun) {
   stdfs::path sync = dir / "sync";
   stdfs::create_directories(sync);
   std::string name = unique_name("fskill");
+  stdfs::path rootfs = private_rootfs(dir);
   std::string yaml =
       config(name, "echo x > /written; touch /sync/up; sleep 60",
-             "{rootfs: " + busybox_rootfs() +
+             "{rootfs: " + rootfs.string() +
                  ", overlay: {ephemeral: disk}, mounts: [{type: bind, source: " + sync.string() +
                  ", destination: /sync}]}");
   Background run(modrt.argv({"run", "-c", write_config(yaml)}));
@@ -172,8 +173,13 @@ TEST_F(FsTest, GcRemovesTheDiskUpperOfAKilledRun) {
   ASSERT_TRUE(
       wait_until([&] { return !any_mount_mentions(upper.string()); }, std::chrono::seconds(10)));
   EXPECT_TRUE(stdfs::exists(upper)) << "nothing should have cleaned up yet";
+  // The image may be gone by the time someone collects: that must not keep the upper.
+  stdfs::remove_all(rootfs);
   Result gc = modrt.run({"gc"});
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  // The fs stage itself did the rollback (not only the core's removal of the state dir).
+  EXPECT_EQ(gc.err.find("cannot roll back"), std::string::npos) << gc.err;
+  EXPECT_EQ(gc.err.find("error"), std::string::npos) << gc.err;
   EXPECT_FALSE(stdfs::exists(modrt.state_root() / name)) << gc.err;
 }
 
