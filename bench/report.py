@@ -74,6 +74,33 @@ def parse_timings(text):
     return [(k, pct(cells[k], 50), pct(cells[k], 95), len(cells[k])) for k in order]
 
 
+def unattributed(text):
+    """Per run: start (total) minus the host-side hooks, spawn and release→exec."""
+    gaps = []
+    cur = None
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if parts[0] == "stage":
+            cur = {}
+            continue
+        if cur is None or len(parts) < 3:
+            continue
+        phase = " ".join(parts[1:-1])
+        try:
+            ms = float(parts[-1])
+        except ValueError:
+            continue
+        if phase == "start (total)":
+            gaps.append(ms - cur.get("host", 0.0))
+        elif phase in ("prepare", "apply_host", "spawn", "release→exec"):
+            cur["host"] = cur.get("host", 0.0) + ms
+    if not gaps:
+        return None
+    return pct(gaps, 50), pct(gaps, 95), len(gaps)
+
+
 def ld_stats(text):
     keep = []
     for line in text.splitlines():
@@ -155,6 +182,11 @@ def main():
       "(other jobs shared the machine: absolute numbers are noisy, the rows of one run share the noise)")
     w(f"- modrt: {sh(a.modrt + ' --version')}, git {sh('git -C ' + os.path.dirname(__file__) + ' rev-parse --short HEAD')}, "
       f"build: {a.build_note}")
+    dirty = sh("git -C " + os.path.dirname(os.path.abspath(__file__)) +
+               " status --porcelain --untracked-files=no | wc -l")
+    if dirty.strip() not in ("0", ""):
+        w(f"- the working tree had {dirty.strip()} modified tracked file(s) (other work in progress "
+          "was built and measured with it)")
     w(f"- crun: {sh('crun --version')}; runc: {sh('runc --version')}; {sh('hyperfine --version')}")
     cg = ("hybrid (cgroup v1 controllers + cgroup2 at /sys/fs/cgroup/unified)" if a.hybrid == "1"
           else "as mounted")
@@ -230,6 +262,12 @@ def main():
         w("|---|---|---:|---:|---:|")
         for (stage, phase), med, p95, n in timings:
             w(f"| {stage} | {phase} | {med:.3f} | {p95:.3f} | {n} |")
+        gap = unattributed(read(f"{work}/timings.txt"))
+        if gap:
+            w(f"| core | *start (total) − host hooks − spawn − release→exec* | {gap[0]:.3f} | "
+              f"{gap[1]:.3f} | {gap[2]} |")
+            w("\nThe last row is the part of `start (total)` no hook accounts for: the core's own work "
+              "between hooks (state dir and state.json writes, sync socket, signalfd).")
         w("")
     sc = read(f"{work}/strace-run.txt")
     if sc:
@@ -243,9 +281,14 @@ def main():
         w("```\n")
     cgtxt = read(f"{work}/callgrind.txt")
     if cgtxt:
+        lines = cgtxt.splitlines()
+        start = next((i for i, l in enumerate(lines) if "PROGRAM TOTALS" in l), 0)
+        body = [l for l in lines[start:] if l.strip() and not l.startswith("---")
+                and not l.strip().startswith("Ir ")]
         w("## Instructions of `modrt validate` (callgrind, inclusive, top functions)\n")
         w("```")
-        w("\n".join(l[:160] for l in cgtxt.splitlines()[:45]))
+        w("\n".join(re.sub(r"std::__cxx11::basic_string<char, std::char_traits<char>, "
+                           r"std::allocator<char> >", "std::string", l)[:170] for l in body[:36]))
         w("```\n")
 
     # Scale.
@@ -257,12 +300,18 @@ def main():
           "), workload `sh -c 'echo up; exec sleep 3600'`. Latency = spawn of modrt → \"up\" on its "
           f"stdout (the workload alone takes {scale['floor_sh_echo_ms']:.2f} ms). Memory = "
           "/proc/PID/smaps_rollup of each modrt supervisor while its workload sleeps (median, max).\n")
-        w("| N | wall ms | p50 ms | p99 ms | max ms | RSS KiB (med/max) | PSS KiB (med/max) |")
-        w("|---:|---:|---:|---:|---:|---:|---:|")
+        w("| N | wall ms | p50 ms | p99 ms | max ms | RSS KiB (med/max) | PSS KiB (med/max) | "
+          "private KiB (med/max) |")
+        w("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for b in scale["batches"]:
+            private = (f"{b['private_kib_median']:.0f} / {b['private_kib_max']}"
+                       if "private_kib_median" in b else "")
             w(f"| {b['n']} | {b['wall_ms']:.1f} | {b['p50_ms']:.1f} | {b['p99_ms']:.1f} | "
               f"{b['max_ms']:.1f} | {b['rss_kib_median']:.0f} / {b['rss_kib_max']} | "
-              f"{b['pss_kib_median']:.0f} / {b['pss_kib_max']} |")
+              f"{b['pss_kib_median']:.0f} / {b['pss_kib_max']} | {private} |")
+        w("\nRSS counts every shared library page the supervisor maps (libstdc++, the plugins and "
+          "their libraries) in full; PSS divides shared pages among the processes that map them; "
+          "private (Private_Clean + Private_Dirty) is what one more container adds.")
         w("\n![latency vs N](scale.png)\n")
     else:
         w(scale.get("skipped", "not run") + "\n")

@@ -65,21 +65,22 @@ else
   build_type=Release
   # The flags of the last bench build, so that a rerun does not flip them and rebuild everything.
   build_flags=$(cat "$build/bench-build-flags" 2>/dev/null || true)
+  mkdir -p "$build"
   release_build() {
     cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMODRT_BUILD_TESTS=OFF \
-      -DCMAKE_CXX_FLAGS="$build_flags" >"$build.log" 2>&1 &&
-      cmake --build "$build" -j"$(nproc)" >>"$build.log" 2>&1
+      -DCMAKE_CXX_FLAGS="$build_flags" >"$build/bench-build.log" 2>&1 &&
+      cmake --build "$build" -j"$(nproc)" >>"$build/bench-build.log" 2>&1
   }
   if ! release_build; then
     # GCC 12 at -O3 reports false -Werror=restrict hits inside libstdc++'s string code (GCC bug
     # 105651): the warning is wrong, not the code. Build anyway and say so in the results.
-    if [ -z "$build_flags" ] && grep -q 'Werror=restrict' "$build.log"; then
+    if [ -z "$build_flags" ] && grep -q 'Werror=restrict' "$build/bench-build.log"; then
       say "the Release build trips GCC 12's false -Wrestrict; retrying with -Wno-error=restrict"
       build_flags=-Wno-error=restrict
-      release_build || { tail -n 30 "$build.log" >&2; die "the Release build failed ($build.log)"; }
+      release_build || { tail -n 30 "$build/bench-build.log" >&2; die "the Release build failed ($build/bench-build.log)"; }
     else
-      tail -n 30 "$build.log" >&2
-      die "the Release build of modrt failed (log: $build.log)"
+      tail -n 30 "$build/bench-build.log" >&2
+      die "the Release build of modrt failed (log: $build/bench-build.log)"
     fi
   fi
   echo "$build_flags" >"$build/bench-build-flags"

@@ -90,7 +90,8 @@ def run_batch(args, n):
     if not failed:
         for c in procs:
             m = smaps_rollup(c["p"].pid)
-            mem.append((m.get("Rss", 0), m.get("Pss", 0)))
+            mem.append((m.get("Rss", 0), m.get("Pss", 0),
+                        m.get("Private_Clean", 0) + m.get("Private_Dirty", 0)))
     # Stop: SIGKILL each workload (PID 1 of its pid namespace ignores SIGTERM without a handler).
     for c in procs:
         for kid in children(c["p"].pid):
@@ -127,6 +128,8 @@ def run_batch(args, n):
         "pss_kib_median": percentile([m[1] for m in mem], 50),
         "rss_kib_max": max(m[0] for m in mem),
         "pss_kib_max": max(m[1] for m in mem),
+        "private_kib_median": percentile([m[2] for m in mem], 50),
+        "private_kib_max": max(m[2] for m in mem),
     }
 
 
