@@ -388,13 +388,13 @@ class NetStage final : public Stage {
       ledger.forget(kLease, lease);
     }
     for (const auto& bridge : ledger.values(kBridge)) {
-      if (state.leases(bridge).empty()) {
+      if (state.leases(bridge).empty() && !o_.keep_bridge) {
         remove_masquerade(ctx, state, bridge);
         remove_bridge(ctx, state, bridge);
       }
       ledger.forget(kBridge, bridge);
     }
-    if (state.total_leases() == 0) remove_table(ctx, state);
+    if (state.total_leases() == 0 && !o_.keep_bridge) remove_table(ctx, state);
   }
 
   void remove_masquerade(Context& ctx, NetState& state, const std::string& bridge) {
@@ -474,6 +474,7 @@ const OptionDoc kOptions[] = {
     {"ports", "published ports: [\"8080:80/tcp\", \"5353:53/udp\"]"},
     {"dns", "{nameservers: [...], search: [...], options: [...]} -> /etc/resolv.conf"},
     {"hosts", "write /etc/hosts with the container's address and name (default true)"},
+    {"keep_bridge", "leave bridge, masquerade and nft table for the next run (default false)"},
     {nullptr, nullptr}};
 
 }  // namespace

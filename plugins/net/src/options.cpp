@@ -76,7 +76,7 @@ bool is_valid_ifname(std::string_view name) {
 
 NetOptions parse_options(const ConfigNode& with, const Config& config) {
   with.expect_keys({"mode", "join", "bridge", "subnet", "gateway", "ip", "subnet6", "interface",
-                    "mtu", "mac", "nat", "ports", "dns", "hosts"});
+                    "mtu", "mac", "nat", "ports", "dns", "hosts", "keep_bridge"});
   NetOptions o;
   auto mode_node = with.find("mode");
   auto join_node = with.find("join");
@@ -196,6 +196,7 @@ NetOptions parse_options(const ConfigNode& with, const Config& config) {
           n->fail(fmt::format("'{}' must be one word without whitespace", word));
   }
   if (auto n = with.find("hosts")) o.write_hosts = n->as_bool();
+  if (auto n = with.find("keep_bridge")) o.keep_bridge = n->as_bool();
   return o;
 }
 

@@ -270,6 +270,25 @@ TEST_F(NetTest, OutboundTrafficIsMasqueradedUnlessNatIsOff) {
   in_host({"ip", "link", "del", wire});
 }
 
+TEST_F(NetTest, KeepBridgeLeavesBridgeAndTableUntilARunWithoutIt) {
+  Result kept =
+      run_modrt(config(unique_name("keep"), bridge_with("keep_bridge: true"), {"/bin/true"}));
+  ASSERT_EQ(kept.exit_code, 0) << kept.err;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return links() == std::vector<std::string>{"lo", bridge_};
+      },
+      5s))
+      << in_host({"ip", "link"}).out;
+  EXPECT_THAT(in_host({"nft", "list", "set", "inet", "modrt", "masq4"}).out,
+              HasSubstr("10.123.0.0/24"));
+  EXPECT_EQ(leases(), 0u);
+  // The next run finds the bridge modrt made; without keep_bridge, its end removes everything.
+  Result last = run_modrt(config(unique_name("last"), bridge_with(), {"/bin/true"}));
+  EXPECT_EQ(last.exit_code, 0) << last.err;
+  // TearDown: only lo, no ruleset.
+}
+
 TEST_F(NetTest, FiftyConcurrentContainersGetFiftyAddresses) {
   constexpr int kCount = 50;
   fs::path out_dir = dir / "addresses";
