@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,6 +14,7 @@
 
 #include "bpf_cache.hpp"
 #include "modrt/error.hpp"
+#include "modrt/fd.hpp"
 #include "modrt/process.hpp"
 
 namespace modrt::seccomp {
@@ -222,6 +225,46 @@ void LockdownStage::on_exit(Context& ctx) noexcept {
         options_.profile->label);
   } catch (...) {
   }
+}
+
+std::vector<std::pair<std::string, std::string>> LockdownStage::stats(Context& ctx) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (ctx.pid <= 0) return out;
+  std::string status;
+  try {
+    status = read_file(fmt::format("/proc/{}/status", ctx.pid));
+  } catch (const Error&) {
+    return out;  // gone
+  }
+  std::map<std::string, std::string> fields;
+  size_t start = 0;
+  while (start < status.size()) {
+    size_t end = status.find('\n', start);
+    if (end == std::string::npos) end = status.size();
+    std::string line = status.substr(start, end - start);
+    size_t colon = line.find(':');
+    if (colon != std::string::npos) {
+      size_t value = line.find_first_not_of(" \t", colon + 1);
+      fields[line.substr(0, colon)] = value == std::string::npos ? "" : line.substr(value);
+    }
+    start = end + 1;
+  }
+  static const char* kModes[] = {"disabled", "strict", "filter"};
+  if (fields.count("Seccomp")) {
+    int mode = std::atoi(fields["Seccomp"].c_str());
+    std::string text = mode >= 0 && mode <= 2 ? kModes[mode] : fields["Seccomp"];
+    if (fields.count("Seccomp_filters"))
+      text += fmt::format(" ({} filters)", fields["Seccomp_filters"]);
+    out.emplace_back("seccomp", text);
+  }
+  if (fields.count("NoNewPrivs")) out.emplace_back("no_new_privs", fields["NoNewPrivs"]);
+  for (const auto& [field, key] :
+       {std::pair{"CapEff", "capabilities.effective"}, std::pair{"CapBnd", "capabilities.bounding"},
+        std::pair{"CapAmb", "capabilities.ambient"}}) {
+    if (!fields.count(field)) continue;
+    out.emplace_back(key, describe(std::strtoull(fields[field].c_str(), nullptr, 16)));
+  }
+  return out;
 }
 
 }  // namespace modrt::seccomp

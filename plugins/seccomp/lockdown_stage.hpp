@@ -35,6 +35,9 @@ class LockdownStage final : public Stage {
   void apply_host(Context& ctx) override;
   void apply_workload(Context& ctx) override;
   void on_exit(Context& ctx) noexcept override;
+  // `modrt stats`: the filter mode, no_new_privs and capability sets the workload runs with, read
+  // from /proc/PID/status (what is in force, not what the config asked for).
+  std::vector<std::pair<std::string, std::string>> stats(Context& ctx) override;
 
  private:
   // The compiled filter: from the cache or libseccomp in prepare, loaded in apply_workload.

@@ -18,6 +18,10 @@ const modrt::OptionDoc kOptions[] = {
 };
 
 std::unique_ptr<modrt::Stage> create(const modrt::ConfigNode& with, const modrt::Config& config) {
+  // `modrt delete/gc/stats` recreate stages of a dead or running run: this stage has nothing to
+  // roll back and reports from /proc, so it needs none of its options (a profile file may be gone).
+  if (config.recovering)
+    return std::make_unique<modrt::seccomp::LockdownStage>(modrt::seccomp::Options{});
   return std::make_unique<modrt::seccomp::LockdownStage>(
       modrt::seccomp::parse_options(with, config));
 }

@@ -22,7 +22,7 @@ std::string yaml_quote(const std::string& text) {
 }
 
 std::string LockdownTest::write_config(const Container& c) {
-  std::string name = unique_name("sc");
+  std::string name = name_ = unique_name("sc");
   std::string yaml = "name: " + name + "\nprocess:\n  args: [";
   for (size_t i = 0; i < c.args.size(); ++i) yaml += (i ? ", " : "") + yaml_quote(c.args[i]);
   yaml += "]\n  env: [PATH=/bin:/sbin:/usr/bin:/usr/sbin]\n";

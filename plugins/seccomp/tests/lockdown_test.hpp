@@ -30,14 +30,18 @@ class LockdownTest : public HostLeakTest {
  protected:
   // Removes the compiled-filter cache (<root>/.seccomp), then checks the host as usual.
   void TearDown() override;
-  // Writes the config (name unique to this test) and returns its path.
+  // Writes the config (name unique to this test) and returns its path; name() is the container's.
   std::string write_config(const Container& c);
+  const std::string& name() const { return name_; }
   // `modrt run -c <config>`.
   Result run(const Container& c);
   Result validate(const Container& c);
   // Shorthand: a shell script in the busybox container.
   Result sh(const std::string& script, const std::string& seccomp_with = "{}",
             const std::string& user = "");
+
+ private:
+  std::string name_;
 };
 
 // "CapEff" -> value, from `grep Cap /proc/self/status` style lines ("CapEff:\t00000000a80425fb").
