@@ -97,6 +97,11 @@ tag=mb$$
 shm=/dev/shm
 [ "$(stat -f -c %T "$shm" 2>/dev/null)" = tmpfs ] || shm=/tmp
 work=$(mktemp -d "$shm/modrt-bench.XXXXXX")
+# When /run (modrt's default root) is not tmpfs, one row keeps its state there, to show what that costs.
+disk_state=""
+if [ "$(stat -f -c %T /run)" != tmpfs ]; then
+  disk_state=$(mktemp -d /run/modrt-bench-state.XXXXXX)
+fi
 netns=modrt-bench-$$
 # The anchor's workload is PID 1 of its pid namespace and ignores SIGTERM: SIGKILL it (our own
 # grandchild), then modrt rolls back and exits.
@@ -131,6 +136,10 @@ cleanup() {
     ip netns exec "$netns" true 2>/dev/null &&
       nsenter --net="/run/netns/$netns" "$modrt" --root "$work/state" gc >/dev/null 2>&1
     "$modrt" --root "$work/state" gc >/dev/null 2>&1
+  fi
+  if [ -n "${disk_state:-}" ]; then
+    [ -x "$modrt" ] && "$modrt" --root "$disk_state" gc >/dev/null 2>&1
+    grep -q " $disk_state" /proc/self/mountinfo || rm -rf "$disk_state"
   fi
   ip netns del "$netns" 2>/dev/null
   # The raw outputs (hyperfine JSON, --timings tables, traces), when asked for.
@@ -330,6 +339,10 @@ add_row "runc +userns" "$(runc_cmd "$work/oci-userns" ru)"
 add_row "modrt ns" "$(modrt_cmd ns)" ns
 add_row "modrt ns+fs" "$(modrt_cmd fs)" ns fs
 add_row "modrt ns+fs+cgroup" "$(modrt_cmd cgroup)" ns fs cgroup
+if [ -n "$disk_state" ]; then
+  add_row "modrt ns+fs+cgroup, state on /run ($(df --output=fstype /run | tail -n1))" \
+    "$modrt --root $disk_state run -c $work/cfg/cgroup.yaml --name ${tag}-disk-{i}" ns fs cgroup
+fi
 add_row "modrt ns+fs(bind)+cgroup" "$(modrt_cmd cgroup-bind)" ns fs cgroup
 add_row "modrt ns+fs(bind)+cgroup +userns" "$(modrt_cmd cgroup-userns)" ns fs cgroup
 add_row "modrt +seccomp" "$(modrt_cmd seccomp)" ns fs cgroup seccomp
