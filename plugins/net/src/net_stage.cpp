@@ -101,7 +101,7 @@ class NetStage final : public Stage {
   void prepare(Context& ctx) override {
     switch (o_.mode) {
       case Mode::host:
-        if (ctx.clone_flags & CLONE_NEWNET)
+        if ((ctx.clone_flags | ctx.namespaces) & CLONE_NEWNET)
           throw Error(
               "mode host shares the host's network, but a stage before asked for a new "
               "network namespace (CLONE_NEWNET)");
@@ -109,6 +109,7 @@ class NetStage final : public Stage {
         return;
       case Mode::none:
         ctx.clone_flags |= CLONE_NEWNET;
+        ctx.namespaces |= CLONE_NEWNET;
         queue_files(ctx, "");
         return;
       case Mode::join:
@@ -116,7 +117,10 @@ class NetStage final : public Stage {
         queue_files(ctx, "");
         return;
       case Mode::bridge:
+        // Cloned with it even when the ns stage would make the others inside the workload (after
+        // a join.user): the veth has to be created in it from here, in apply_host.
         ctx.clone_flags |= CLONE_NEWNET;
+        ctx.namespaces |= CLONE_NEWNET;
         prepare_bridge(ctx);
         return;
     }
@@ -221,6 +225,7 @@ class NetStage final : public Stage {
     // The workload joins that netns in apply_workload; a netns of its own would only be thrown
     // away.
     ctx.clone_flags &= ~static_cast<uint64_t>(CLONE_NEWNET);
+    ctx.namespaces &= ~static_cast<uint64_t>(CLONE_NEWNET);
   }
 
   void prepare_bridge(Context& ctx) {
@@ -341,8 +346,17 @@ class NetStage final : public Stage {
     netlink::Socket sock = netlink::Socket::open();
     if (!find_link(sock.get(), veth)) return;
     // A veth dies with the netns of its peer; the kernel tears a netns down shortly after its last
-    // process exits. Waiting for that is cheaper than RTM_DELLINK, which itself waits ~16 ms.
-    if (workload_known_dead(ctx)) {
+    // process exits (cleanup_net, after an RCU grace period: 15-30 ms here). With a pid namespace
+    // of its own, nothing but the workload's processes can hold that netns (modrt never bind-mounts
+    // it), and they all died with it: the veth is on its way out, and waiting would only slow the
+    // exit down. Without one, a process the workload left behind may keep the netns (and the veth,
+    // and the address) alive: wait a little for the teardown, then delete the veth ourselves.
+    bool dead = workload_known_dead(ctx);
+    if (dead && ((ctx.clone_flags | ctx.namespaces) & CLONE_NEWPID)) {
+      ctx.log().debug("veth '{}' goes with the workload's netns", veth);
+      return;
+    }
+    if (dead) {
       using namespace std::chrono_literals;
       auto deadline = std::chrono::steady_clock::now() + 500ms;
       while (std::chrono::steady_clock::now() < deadline) {
