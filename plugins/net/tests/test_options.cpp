@@ -40,6 +40,8 @@ TEST(Options, Defaults) {
   EXPECT_EQ(o.interface, "eth0");
   EXPECT_TRUE(o.nat);
   EXPECT_TRUE(o.ports.empty());
+  EXPECT_FALSE(o.keep_bridge);
+  EXPECT_TRUE(o.write_hosts);
 }
 
 TEST(Options, FullBridge) {
@@ -81,6 +83,8 @@ TEST(Options, BadInputNamesTheKey) {
   EXPECT_THAT(error_of("{mode: wifi}"), HasSubstr("unknown mode 'wifi'"));
   EXPECT_THAT(error_of("{brige: x}"), HasSubstr("did you mean 'bridge'"));
   EXPECT_THAT(error_of("{mode: none, ports: ['80:80']}"), HasSubstr("only applies to mode bridge"));
+  EXPECT_THAT(error_of("{mode: host, keep_bridge: true}"), HasSubstr("'keep_bridge' only applies"));
+  EXPECT_THAT(error_of("{join: blue, mode: none}"), HasSubstr("'join' only applies to mode join"));
   EXPECT_THAT(error_of("{mode: join}"), HasSubstr("needs 'join: PATH'"));
   EXPECT_THAT(error_of("{dns: {nameservers: [example.org]}}"), HasSubstr("expected an IP address"));
   EXPECT_THAT(error_of("{mac: '01:00:5e:00:00:01'}"), HasSubstr("unicast MAC"));
