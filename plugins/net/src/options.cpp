@@ -101,7 +101,7 @@ NetOptions parse_options(const ConfigNode& with, const Config& config) {
   // Keys that describe a bridge attachment mean nothing in the other modes: refuse, do not ignore.
   if (o.mode != Mode::bridge) {
     for (const char* key : {"bridge", "subnet", "gateway", "ip", "subnet6", "interface", "mtu",
-                            "mac", "nat", "ports"})
+                            "mac", "nat", "ports", "keep_bridge"})
       if (auto n = with.find(key)) n->fail(fmt::format("'{}' only applies to mode bridge", key));
   }
   if (o.mode == Mode::host && ns_stage_unshares_net(config))
