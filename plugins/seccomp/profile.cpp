@@ -32,12 +32,17 @@ std::optional<int> parse_errno(std::string_view text) {
     const char* name = ::strerrorname_np(code);
     if (name && text == name) return code;
   }
+  // Aliases glibc names by their other spelling.
+  if (text == "ENOTSUP") return ENOTSUP;
+  if (text == "EWOULDBLOCK") return EWOULDBLOCK;
+  if (text == "EDEADLOCK") return EDEADLOCK;
   return std::nullopt;
 }
 
 // Decimal, 0x hexadecimal or 0 octal, as in C; the whole scalar must be the number.
 std::optional<uint64_t> parse_number(const std::string& text) {
-  if (text.empty() || text[0] == '-' || text[0] == '+' || std::isspace(text[0]))
+  if (text.empty() || text[0] == '-' || text[0] == '+' ||
+      std::isspace(static_cast<unsigned char>(text[0])))
     return std::nullopt;
   // YAML 1.2 writes octal as 0o17; C as 017.
   std::string c_text = text.rfind("0o", 0) == 0 ? "0" + text.substr(2) : text;

@@ -104,6 +104,7 @@ TEST(Options, Actions) {
   EXPECT_EQ(parse_action("errno(EPERM)"), Action::fail_with(EPERM));
   EXPECT_EQ(parse_action("errno(ENOSYS)"), Action::fail_with(ENOSYS));
   EXPECT_EQ(parse_action("errno(5)"), Action::fail_with(5));
+  EXPECT_EQ(parse_action("errno(ENOTSUP)"), Action::fail_with(EOPNOTSUPP));
   EXPECT_EQ(parse_action("kill"), Action::kill());
   EXPECT_EQ(parse_action("KILL_PROCESS"), Action::kill());
   EXPECT_EQ(parse_action("kill_thread")->kind, Action::Kind::kill_thread);
