@@ -2,7 +2,7 @@
 # bench/run.sh [--quick] [--keep-going] [--rounds N] [--use-build DIR]
 # Start→exit latency of /bin/true under modrt (level by level), crun, runc and unshare, interleaved in
 # one run; modrt's stage and start-up breakdown; N containers started at once. Writes
-# bench/results/latest.md and its PNG charts (--quick: a temporary folder, printed at the end).
+# bench/results/latest.md and its PNG charts (--quick: prints the tables and keeps no files).
 #
 # Runs as root. Everything it makes lives in one temporary folder, one throwaway network namespace
 # and cgroups nested under its own; the EXIT trap removes all of it.
@@ -29,7 +29,7 @@ if [ "$quick" = 1 ]; then
   rounds=${rounds:-3}
   timing_runs=3
   scale_ns="1 5"
-  results=${MODRT_BENCH_RESULTS:-$(mktemp -d /tmp/modrt-bench-quick.XXXXXX)}
+  results=${MODRT_BENCH_RESULTS:-}  # empty: inside the work folder, printed, then removed
 else
   rounds=${rounds:-150}
   timing_runs=40
@@ -97,6 +97,8 @@ tag=mb$$
 shm=/dev/shm
 [ "$(stat -f -c %T "$shm" 2>/dev/null)" = tmpfs ] || shm=/tmp
 work=$(mktemp -d "$shm/modrt-bench.XXXXXX")
+print_results=0
+if [ -z "$results" ]; then results=$work/results; print_results=1; fi
 # When /run (modrt's default root) is not tmpfs, one row keeps its state there, to show what that costs.
 disk_state=""
 if [ "$(stat -f -c %T /run)" != tmpfs ]; then
@@ -263,9 +265,9 @@ write_bundle() { # DIR USERNS(0|1) CGROUP-LEAF
     },
     "namespaces": [$userns {"type": "pid"}, {"type": "mount"}, {"type": "uts"},
       {"type": "ipc"}, {"type": "network"}, {"type": "cgroup"}],
-    "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-      "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-      "/sys/firmware", "/proc/scsi"],
+    "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore",
+      "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+      "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"],
     "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
   }
 }
@@ -406,4 +408,9 @@ say "writing $results/latest.md"
 python3 "$here/report.py" --work "$work" --results "$results" --modrt "$modrt" \
   --rounds "$rounds" --hybrid "$hybrid" --quick "$quick" --scale-config "$scale_cfg" \
   --full-config "$full" --build-note "${build_type:-unknown}${build_flags:+, CXXFLAGS=$build_flags}"
-say "done: $results/latest.md"
+if [ "$print_results" = 1 ]; then
+  sed -n '/^| command/,/^$/p;/^| N /,/^$/p' "$results/latest.md"
+  say "done (quick: set MODRT_BENCH_RESULTS=DIR to keep the report and charts)"
+else
+  say "done: $results/latest.md"
+fi
