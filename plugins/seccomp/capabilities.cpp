@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "modrt/error.hpp"
+#include "suggest.hpp"
 
 namespace modrt::seccomp {
 
@@ -52,8 +53,16 @@ NameList parse_names(const ConfigNode& list) {
       continue;
     }
     auto cap = capability_from_name(name);
-    if (!cap)
-      item.fail(fmt::format("unknown capability '{}' (e.g. NET_ADMIN or CAP_NET_ADMIN)", name));
+    if (!cap) {
+      // Suggest in the spelling the user chose: with or without the CAP_ prefix.
+      std::string upper;
+      for (char ch : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      bool prefixed = upper.rfind("CAP_", 0) == 0;
+      std::vector<std::string> names;
+      for (int c = 0; c <= last_capability(); ++c)
+        names.push_back(prefixed ? capability_name(c) : capability_name(c).substr(4));
+      item.fail(fmt::format("unknown capability '{}'{}", name, did_you_mean(upper, names)));
+    }
     if (*cap > last_capability())
       item.fail(fmt::format("{} is not known to this kernel", capability_name(*cap)));
     out.mask |= bit(*cap);

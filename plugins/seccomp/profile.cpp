@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "modrt/error.hpp"
+#include "suggest.hpp"
 
 namespace modrt::seccomp {
 
@@ -115,7 +116,8 @@ Rule parse_rule(const ConfigNode& node) {
   for (const auto& item : names.items()) {
     std::string name = item.as_string();
     if (::seccomp_syscall_resolve_name(name.c_str()) == __NR_SCMP_ERROR)
-      item.fail(fmt::format("unknown system call '{}'", name));
+      item.fail(fmt::format("unknown system call '{}'{}", name,
+                            did_you_mean(name, native_syscall_names())));
     rule.names.push_back(std::move(name));
   }
   if (rule.names.empty()) names.fail("names no system call");

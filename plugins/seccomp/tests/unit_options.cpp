@@ -88,6 +88,21 @@ TEST(Options, UnknownSyscallIsNamedWithItsPosition) {
       << e;
 }
 
+TEST(Options, NearMissesAreSuggested) {
+  EXPECT_NE(error_of("{rules: [{names: [getpdi], action: kill}]}")
+                .find("unknown system call 'getpdi' (did you mean 'getpid'?)"),
+            std::string::npos);
+  EXPECT_NE(error_of("{capabilities: {add: [NET_ADMN]}}")
+                .find("unknown capability 'NET_ADMN' (did you mean 'NET_ADMIN'?)"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("{capabilities: {add: [cap_sys_admn]}}").find("(did you mean 'CAP_SYS_ADMIN'?)"),
+      std::string::npos);
+  // A far miss gets no suggestion.
+  EXPECT_EQ(error_of("{rules: [{names: [zzzzzzzz], action: kill}]}").find("did you mean"),
+            std::string::npos);
+}
+
 TEST(Options, BadActionIsNamed) {
   std::string e = error_of("{rules: [{names: [getpid], action: explode}]}");
   EXPECT_NE(e.find("stages[0].with.rules[0].action: unknown action 'explode'"), std::string::npos)
