@@ -83,6 +83,12 @@ LoadedPlugin PluginLoader::load_file(const fs::path& path) {
         fmt::format("plugin file '{}' was built for plugin API version {}, but this modrt "
                     "provides version {}; rebuild the plugin against this modrt",
                     path.string(), plugin.info->api_version, kPluginApiVersion));
+  if (plugin.info->abi != abi_fingerprint())
+    throw Error(
+        fmt::format("plugin file '{}' was built against different modrt headers (same plugin "
+                    "API version {}, but other type layouts: fingerprint {:#x}, this modrt "
+                    "{:#x}); rebuild the plugin against this modrt",
+                    path.string(), kPluginApiVersion, plugin.info->abi, abi_fingerprint()));
   if (plugin.info->name == nullptr || plugin.info->create == nullptr)
     throw Error(
         fmt::format("plugin file '{}' declares no name or no create function", path.string()));

@@ -139,6 +139,12 @@ std::vector<std::string> exec_env(const Process& process) {
     ::sigprocmask(SIG_UNBLOCK, &forwarded, nullptr);
 
     std::vector<WorkloadTiming> timings;
+    phase = "prologue";
+    if (!ctx.workload_prologue.empty()) {
+      auto start = Clock::now();
+      for (auto& step : ctx.workload_prologue) step(ctx);
+      timings.push_back({stage, phase, Clock::now() - start});
+    }
     phase = "apply_workload";
     for (auto& slot : slots) {
       stage = slot.config.plugin;

@@ -144,7 +144,8 @@ void become_init() {
   sigfillset(&all);
   sigset_t previous;
   ::sigprocmask(SIG_BLOCK, &all, &previous);
-  // Outside a new pid namespace, orphans would go to the host's init; as a subreaper they come here.
+  // Outside a new pid namespace, orphans would go to the host's init; as a subreaper they come
+  // here.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   pid_t child = ::fork();
   if (child < 0) throw_errno("fork the workload under init");

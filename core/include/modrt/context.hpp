@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -94,8 +95,8 @@ class Context {
 
   // CLONE_NEW* flags the workload is cloned with.
   uint64_t clone_flags = 0;
-  // CLONE_NEW* flags of every namespace the workload will have of its own, whether cloned with it or
-  // created inside it later (the ns stage does that when it joins an existing user namespace).
+  // CLONE_NEW* flags of every namespace the workload will have of its own, whether cloned with it
+  // or created inside it later (the ns stage does that when it joins an existing user namespace).
   // Stages that depend on a namespace (fs on mount, net on net) test this, not clone_flags.
   uint64_t namespaces = 0;
   // User namespace maps; empty when there is no new user namespace. The ns stage writes them.
@@ -109,6 +110,11 @@ class Context {
   std::vector<ContainerFile> container_files;
   // Replaces execve of process.args (set by a backend such as the vm plugin). Not owned.
   Executor* executor = nullptr;
+  // Steps the workload runs first thing after its release, before any stage's apply_workload, in
+  // the order added. For what must precede every other stage's work inside: e.g. joining v1
+  // cgroups by writing 0 to fds opened on the host (cheap only when a task moves itself), before
+  // the ns stage roots a new cgroup namespace at the workload's cgroups.
+  std::vector<std::function<void(Context&)>> workload_prologue;
 
   // --- inside the workload ---
   bool user_switched = false;  // switch_user() ran (see process.hpp)

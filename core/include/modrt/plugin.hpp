@@ -23,8 +23,15 @@ struct OptionDoc {
   const char* description;
 };
 
+// A fingerprint of the layout of the types a plugin shares with the core, computed where the
+// plugin is compiled. It catches a plugin built against other headers of the same API version
+// (a changed struct, not yet a new version number) before it can crash a run.
+struct PluginInfo;
+constexpr uint32_t abi_fingerprint();
+
 struct PluginInfo {
-  uint32_t api_version;  // stays the first member in every API version
+  uint32_t api_version;              // stays the first member in every API version
+  uint32_t abi = abi_fingerprint();  // stays the second; filled in by default
   const char* name;
   const char* version;
   const char* description;
@@ -33,6 +40,16 @@ struct PluginInfo {
   // a stage for one run. `config` is the whole config, for checks across stages.
   std::unique_ptr<Stage> (*create)(const ConfigNode& with, const Config& config);
 };
+
+constexpr uint32_t abi_fingerprint() {
+  uint32_t h = 2166136261u;
+  for (size_t v :
+       {sizeof(PluginInfo), sizeof(Context), alignof(Context), sizeof(Config), sizeof(Process),
+        sizeof(User), sizeof(StageConfig), sizeof(ConfigNode), sizeof(Ledger), sizeof(ExitStatus),
+        sizeof(IdMapping), sizeof(ContainerFile), sizeof(OptionDoc), sizeof(UniqueFd)})
+    h = (h ^ static_cast<uint32_t>(v)) * 16777619u;
+  return h;
+}
 
 }  // namespace modrt
 
