@@ -324,12 +324,13 @@ def main():
         for r in rows:
             color = (0x4a7ab5 if r["label"].startswith("modrt") else
                      0xd9822b if r["label"].startswith(("crun", "runc")) else 0x8c8c8c)
-            f.write(f"{r['label']}\t{r['median']:.3f}\t{r['min']:.3f}\t{r['p95']:.3f}\t{color}\n")
+            f.write(f"{r['label']}\t{r['median']:.3f}\t{r['min']:.3f}\t{r['p95']:.3f}\t{color}\t"
+                    f"{r['cpu']:.3f}\n")
     gnuplot(f"""
 set terminal pngcairo size 1300,700 font 'sans,10'
 set output '{res}/latency.png'
 set datafile separator '\\t'
-set title 'start→exit of /bin/true: median, whiskers min..p95 (ms)'
+set title 'start→exit of /bin/true: wall time median (bars), min..p95 (whiskers), CPU time median (dots), ms'
 set style fill solid 0.6 border -1
 set boxwidth 0.7
 set yrange [0:*]
@@ -337,10 +338,11 @@ set grid ytics
 set xtics rotate by -35 left
 set bmargin 12
 set rmargin 22
-unset key
-plot '{work}/latency.dat' using 0:2:5:xtic(1) with boxes lc rgb variable, \\
-     '' using 0:2:3:4 with yerrorbars lc rgb '#202020' pt 0, \\
-     '' using 0:4:(sprintf('%.1f', $2)) with labels offset 0,0.8
+set key top left
+plot '{work}/latency.dat' using 0:2:5:xtic(1) with boxes lc rgb variable notitle, \\
+     '' using 0:2:3:4 with yerrorbars lc rgb '#202020' pt 0 notitle, \\
+     '' using 0:6 with points pt 7 ps 0.8 lc rgb '#b22222' title 'CPU time (median)', \\
+     '' using 0:4:(sprintf('%.1f', $2)) with labels offset 0,0.8 notitle
 """)
     if "batches" in scale:
         with open(f"{work}/scale.dat", "w") as f:
