@@ -72,8 +72,8 @@ else
       cmake --build "$build" -j"$(nproc)" >>"$build/bench-build.log" 2>&1
   }
   if ! release_build; then
-    # GCC 12 at -O3 reports false -Werror=restrict hits inside libstdc++'s string code (GCC bug
-    # 105651): the warning is wrong, not the code. Build anyway and say so in the results.
+    # GCC 12 at -O3 reports false -Werror=restrict hits inside libstdc++'s string code for
+    # `"text" + std::string`: the warning is wrong, not the code. Build anyway and say so.
     if [ -z "$build_flags" ] && grep -q 'Werror=restrict' "$build/bench-build.log"; then
       say "the Release build trips GCC 12's false -Wrestrict; retrying with -Wno-error=restrict"
       build_flags=-Wno-error=restrict
