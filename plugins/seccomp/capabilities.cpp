@@ -141,10 +141,10 @@ CapabilityPlan parse_capabilities(const std::optional<ConfigNode>& node) {
   return plan;
 }
 
-CapMask current_bounding_set() {
+CapMask current_bounding_set(CapMask which) {
   CapMask mask = 0;
   for (int cap = 0; cap <= last_capability(); ++cap)
-    if (::cap_get_bound(static_cast<cap_value_t>(cap)) == 1) mask |= bit(cap);
+    if ((which & bit(cap)) && ::cap_get_bound(static_cast<cap_value_t>(cap)) == 1) mask |= bit(cap);
   return mask;
 }
 
@@ -175,8 +175,11 @@ void set_capability_sets(CapMask keep, CapMask ambient) {
     throw_errno("set capabilities (permitted/effective: {}; inheritable: {})", describe(keep),
                 describe(ambient));
 
-  // The ambient set is not part of capset(): libcap raises it one capability at a time.
-  if (::cap_reset_ambient() != 0 && errno != EINVAL) throw_errno("clear the ambient capabilities");
+  // The ambient set is not part of capset(). libcap's cap_reset_ambient() asks the kernel about
+  // every capability first (41 prctl calls on the startup path); clearing is one call. EINVAL: a
+  // kernel without ambient capabilities, where there is nothing to clear.
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+    throw_errno("clear the ambient capabilities");
   for (cap_value_t cap : inherited)
     if (::cap_set_ambient(cap, CAP_SET) != 0)
       throw_errno("raise {} in the ambient set", capability_name(cap));

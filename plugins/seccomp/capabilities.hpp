@@ -49,7 +49,8 @@ CapabilityPlan parse_capabilities(const std::optional<ConfigNode>& node);
 // --- inside the workload
 // --------------------------------------------------------------------------
 
-CapMask current_bounding_set();
+// The capabilities of `which` that are in the calling thread's bounding set (one prctl each).
+CapMask current_bounding_set(CapMask which = ~CapMask{0});
 // Removes every capability outside `keep` from the bounding set (needs CAP_SETPCAP effective).
 void drop_bounding_set(CapMask keep);
 // permitted = effective = keep, inheritable = ambient = `ambient` (a subset of keep).

@@ -1,5 +1,6 @@
 #include "lockdown_stage.hpp"
 
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 
@@ -144,14 +145,18 @@ void LockdownStage::prepare(Context& ctx) {
     return;
   }
   const Profile& profile = *options_.profile;
-  if (!kernel_supports(profile.default_action.to_libseccomp()))
-    throw Error(fmt::format("this kernel does not support the seccomp action {}",
-                            profile.default_action.to_string()));
-  for (const auto& rule : profile.rules) {
-    if (!kernel_supports(rule.action.to_libseccomp()))
-      throw Error(fmt::format("this kernel does not support the seccomp action {} (rule for {})",
-                              rule.action.to_string(), rule.names.front()));
-  }
+  // One seccomp(GET_ACTION_AVAIL) per distinct action, not per rule.
+  std::vector<uint32_t> checked;
+  auto check = [&](const Action& action, const char* what) {
+    uint32_t kernel_action = action.to_libseccomp() & SECCOMP_RET_ACTION_FULL;
+    if (std::find(checked.begin(), checked.end(), kernel_action) != checked.end()) return;
+    if (!kernel_supports(action.to_libseccomp()))
+      throw Error(fmt::format("this kernel does not support the seccomp action {} ({})",
+                              action.to_string(), what));
+    checked.push_back(kernel_action);
+  };
+  check(profile.default_action, "default_action");
+  for (const auto& rule : profile.rules) check(rule.action, rule.names.front().c_str());
   program_ = compile_filter(ctx);
   ctx.log().debug("profile '{}': default action {}, {} syscall rules, {} BPF instructions",
                   profile.label, profile.default_action.to_string(), profile.rules.size(),
@@ -193,13 +198,13 @@ void LockdownStage::apply_workload(Context& ctx) {
     with_context("seccomp (before dropping capabilities, as no_new_privs is false)",
                  [&] { load(program_); });
 
-  CapMask bounding = current_bounding_set();
-  CapMask keep = plan.keep_all ? plan.keep & bounding : plan.keep;
-  if (CapMask missing = keep & ~bounding)
+  // Only the capabilities to keep are looked up (one prctl each), all of them for `ALL`.
+  CapMask keep = plan.keep_all ? plan.keep & current_bounding_set() : plan.keep;
+  if (CapMask missing = keep & ~current_bounding_set(keep))
     throw Error(
         fmt::format("capabilities: {} not in the bounding set modrt runs with ({}); "
                     "drop them from the config",
-                    describe(missing), describe(bounding)));
+                    describe(missing), describe(current_bounding_set())));
   with_context("capabilities", [&] { drop_bounding_set(keep); });
 
   // Capabilities normally vanish when uid 0 becomes another uid; KEEPCAPS keeps the permitted set
