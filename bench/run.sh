@@ -59,6 +59,8 @@ fi
 if [ -n "$use_build" ]; then
   build=$(cd "$use_build" && pwd)
   build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null || true)
+  # An empty cache entry means the top-level CMakeLists.txt's default.
+  [ -f "$build/CMakeCache.txt" ] && build_type=${build_type:-RelWithDebInfo}
   say "using the existing build in $build (${build_type:-unknown} build type; not rebuilt)"
 else
   say "building modrt (Release) in $build"
@@ -168,7 +170,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-rootfs=$build/bench-rootfs
+# The rootfs lives beside our own build; a borrowed build tree (--use-build) is left untouched.
+if [ -n "$use_build" ]; then rootfs=$work/rootfs; else rootfs=$build/bench-rootfs; fi
 "$repo/scripts/make-rootfs.sh" "$rootfs"
 ip netns add "$netns"
 mkdir -p "$work/state" "$work/crun-state" "$work/runc-state" "$work/cfg" "$results"
