@@ -239,6 +239,21 @@ def main():
           f"**{val['median'] - floor['median']:.2f} ms** wall, "
           f"**{val['cpu'] - floor['cpu']:.2f} ms** CPU (target ≤ 1.5 ms; `--version` − floor: "
           f"{ver['cpu'] - floor['cpu']:.2f} ms CPU)")
+    perf_rows = [l.split("\t") for l in read(f"{work}/perf-startup.txt").splitlines() if "\t" in l]
+    if perf_rows:
+        w("\nCPU time (`perf stat -r`, task-clock, mean), config by config — the steadiest measure "
+          "on a shared machine:\n")
+        w("| command | CPU ms | − busybox true |")
+        w("|---|---:|---:|")
+        base = None
+        for label, ms in perf_rows:
+            try:
+                v = float(ms)
+            except ValueError:
+                continue
+            if base is None:
+                base = v
+            w(f"| {label} | {v:.2f} | {v - base:.2f} |")
     ld = ld_stats(read(f"{work}/ld-stats.txt"))
     if ld:
         w("\n`LD_DEBUG=statistics modrt validate` (the dynamic loader's own account, in cycles):\n")

@@ -373,6 +373,24 @@ if [ -n "$full" ]; then
       --name "${tag}-t$i" 2>>"$work/timings.txt" >/dev/null ||
       die "modrt --timings run of '$full' failed: $(tail -n3 "$work/timings.txt")"
   done
+  # CPU time of everything before the pipeline, config by config (perf's task-clock, when perf works).
+  : >"$work/perf-startup.txt"
+  if command -v perf >/dev/null && perf stat -x, -e task-clock true 2>/dev/null; then
+    say "start-up CPU time per config (perf stat)"
+    perf_runs=$([ "$quick" = 1 ] && echo 5 || echo 100)
+    perf_row() { # LABEL COMMAND...
+      local label=$1 ms
+      shift
+      ms=$(perf stat -r "$perf_runs" -x, -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/{print $1}')
+      printf '%s\t%s\n' "$label" "$ms" >>"$work/perf-startup.txt"
+    }
+    perf_row "busybox true" "$rootfs/bin/true"
+    perf_row "modrt --version" "$modrt" --version
+    for c in ns fs cgroup seccomp net; do
+      have_plugin $c || break
+      perf_row "modrt validate, stages up to $c" "$modrt" validate -c "$work/cfg/$c.yaml"
+    done
+  fi
   say "start-up profile (LD_DEBUG=statistics, strace -c, callgrind)"
   in_bench_env env LD_DEBUG=statistics "$modrt" validate -c "$work/cfg/$full.yaml" \
     >/dev/null 2>"$work/ld-stats.txt" || true
