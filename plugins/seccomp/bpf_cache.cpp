@@ -56,9 +56,9 @@ void write_all(int fd, const char* data, size_t size, const std::string& path) {
 
 std::string cache_key(const Profile& profile) {
   const scmp_version* v = ::seccomp_version();
-  std::string key = fmt::format("modrt-seccomp {} libseccomp {}.{}.{} native {:#x} newest {}\n",
-                                kGeneration, v->major, v->minor, v->micro, ::seccomp_arch_native(),
-                                SyscallFilter::newest_known_syscall());
+  // The newest syscall libseccomp knows (the ENOSYS prefix) follows from its version.
+  std::string key = fmt::format("modrt-seccomp {} libseccomp {}.{}.{} native {:#x}\n", kGeneration,
+                                v->major, v->minor, v->micro, ::seccomp_arch_native());
   key += fmt::format("default {:#x}\narch", profile.default_action.to_libseccomp());
   for (uint32_t arch : profile.architectures) key += fmt::format(" {:#x}", arch);
   key += '\n';

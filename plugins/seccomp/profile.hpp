@@ -92,7 +92,9 @@ std::optional<Action> unconditional_action(const Profile& profile, std::string_v
 Profile default_profile(uint64_t kept_capabilities);
 
 // Syscall names the default profile lists that this libseccomp does not know (newer than it);
-// they are left out of the filter and fall to the default action.
+// the filter leaves them out (built-in rules only; a name in a config is an error) and they fall
+// to the default action. The profile itself lists names unresolved: resolving ~350 names costs
+// ~90 us, which a run that finds its filter in the cache never needs.
 std::vector<std::string> default_profile_unknown_names();
 
 }  // namespace modrt::seccomp
