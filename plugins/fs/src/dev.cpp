@@ -4,6 +4,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <climits>
+
 #include "layout.hpp"
 #include "modrt/error.hpp"
 #include "mount_api.hpp"
@@ -26,8 +28,29 @@ bool gid_mapped(const Context& ctx, uint32_t gid) {
 
 }  // namespace
 
-void mount_dev(Context& ctx, int root_fd, std::vector<UniqueFd> host_devices) {
-  const bool userns = (ctx.clone_flags & CLONE_NEWUSER) != 0;
+UniqueFd clone_console(const Context& ctx) {
+  if (!ctx.process.terminal || !::isatty(STDIN_FILENO)) return {};
+  return with_context("bind the terminal onto /dev/console", [&] {
+    // The pty lives in the host's devpts, which the container's own /dev/pts does not show. Its
+    // mount can be cloned only through this namespace's copy of it, by path: fd 0 itself points
+    // at the host namespace's mount.
+    char name[PATH_MAX];
+    if (int err = ::ttyname_r(STDIN_FILENO, name, sizeof name); err != 0)
+      throw_system_error(err, "name the terminal on stdin");
+    UniqueFd tree =
+        with_context(fmt::format("'{}'", name), [&] { return clone_tree(AT_FDCWD, name, false); });
+    struct stat want {
+    }, got{};
+    if (::fstat(STDIN_FILENO, &want) < 0) throw_errno("stat stdin");
+    if (::fstat(tree.get(), &got) < 0) throw_errno("stat '{}'", name);
+    if (got.st_rdev != want.st_rdev || got.st_ino != want.st_ino)
+      throw Error(fmt::format("'{}' is not the terminal on stdin", name));
+    return tree;
+  });
+}
+
+void mount_dev(Context& ctx, int root_fd, std::vector<UniqueFd> host_devices, UniqueFd console) {
+  const bool userns = (ctx.namespaces & CLONE_NEWUSER) != 0;
   UniqueFd target =
       with_context("/dev", [&] { return resolve_in_root(root_fd, "/dev", Create::directory); });
   UniqueFd dev = with_context("mount tmpfs on /dev", [&] {
@@ -58,6 +81,12 @@ void mount_dev(Context& ctx, int root_fd, std::vector<UniqueFd> host_devices) {
       if (::symlinkat(link, dev.get(), name) < 0) throw_errno("symlink /dev/{} -> {}", name, link);
     make_dir(dev.get(), "pts");
     make_dir(dev.get(), "shm");
+    if (console) {
+      // The mount point of the terminal's bind; 0620 like the pty itself.
+      int fd = ::openat(dev.get(), "console", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0620);
+      if (fd < 0) throw_errno("create /dev/console");
+      ::close(fd);
+    }
   });
   with_context("attach /dev", [&] { attach(dev.get(), target.get(), ""); });
 
@@ -65,6 +94,10 @@ void mount_dev(Context& ctx, int root_fd, std::vector<UniqueFd> host_devices) {
     with_context(fmt::format("bind the host's /dev/{}", kDevices[i].name),
                  [&] { attach(host_devices[i].get(), dev.get(), kDevices[i].name); });
   }
+
+  if (console)
+    with_context("bind the terminal onto /dev/console",
+                 [&] { attach(console.get(), dev.get(), "console"); });
 
   with_context("mount devpts on /dev/pts", [&] {
     // Every devpts mount is a private instance (newinstance is implied since Linux 4.7); a
@@ -80,7 +113,7 @@ void mount_dev(Context& ctx, int root_fd, std::vector<UniqueFd> host_devices) {
     attach(shm.get(), dev.get(), "shm");
   });
   // mqueue shows the mounter's IPC namespace; a user namespace may only mount the one it owns.
-  if (!userns || (ctx.clone_flags & CLONE_NEWIPC)) {
+  if (!userns || (ctx.namespaces & CLONE_NEWIPC)) {
     with_context("mount mqueue on /dev/mqueue", [&] {
       make_dir(dev.get(), "mqueue");
       attach(FsContext("mqueue").mount(kNoSuidDevExec).get(), dev.get(), "mqueue");

@@ -30,7 +30,7 @@ void mount_sys(Context& ctx, int root_fd, UniqueFd host_sys) {
   with_context("mount sysfs on /sys", [&] {
     attach(FsContext("sysfs").mount(kNoSuidDevExec | MOUNT_ATTR_RDONLY).get(), target.get(), "");
   });
-  if (!(ctx.clone_flags & CLONE_NEWCGROUP)) return;
+  if (!(ctx.namespaces & CLONE_NEWCGROUP)) return;
   // With a cgroup namespace the container may see its own cgroup subtree (read-only, like runc).
   // Hosts that cannot offer a cgroup2 view here (v1-only, nested setups) just go without it.
   try {

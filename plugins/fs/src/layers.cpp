@@ -11,6 +11,7 @@
 #include "modrt/error.hpp"
 #include "modrt/process.hpp"
 #include "mount_api.hpp"
+#include "overlay_paths.hpp"
 
 namespace modrt::fs {
 
@@ -63,12 +64,42 @@ bool host_uid_mapped(const std::vector<IdMapping>& map, uint32_t host_uid) {
 // could overlayfs copy a file up (it cannot chown the copy to an unmapped owner). An idmapped
 // view of each lower layer shows host uid N as container uid N instead.
 bool want_idmap(const Context& ctx, const FsOptions& options, int rootfs_fd) {
-  if (!(ctx.clone_flags & CLONE_NEWUSER) || options.idmap == Idmap::off) return false;
+  if (!(ctx.namespaces & CLONE_NEWUSER) || options.idmap == Idmap::off) return false;
   if (options.idmap == Idmap::on) return true;
   struct stat st {};
   if (::fstat(rootfs_fd, &st) < 0) throw_errno("stat rootfs '{}'", options.rootfs.string());
   // An image already shifted into the container's range needs no idmapping.
   return !host_uid_mapped(ctx.uid_map, st.st_uid);
+}
+
+// Why mount_setattr(MOUNT_ATTR_IDMAP) was refused, in the terms of the kernel versions that lift
+// each limit; "" when the errno says nothing specific.
+std::string idmap_refusal_hint(int code) {
+  switch (code) {
+    case ENOSYS:
+      return "; idmapped mounts need Linux 5.12";
+    case EINVAL:
+      return "; this kernel cannot idmap the file system holding it (idmapped mounts came in "
+             "5.12 for ext4, xfs, btrfs..., in 6.3 for tmpfs, and never for an overlay or a mount "
+             "already idmapped)";
+    case EPERM:
+      return "; idmapping needs CAP_SYS_ADMIN over the file system's user namespace";
+    default:
+      return "";
+  }
+}
+
+// Whether overlayfs takes its layers by file descriptor (`lowerdir+` with FSCONFIG_SET_FD; about
+// Linux 6.15). Older kernels refuse the key or the fd with EINVAL: the overlay then goes by name.
+// Asked once per run, of a throw-away context.
+bool overlay_takes_layer_fds(const Context& ctx, int rootfs_fd) {
+  bool by_fd = with_context("ask overlayfs whether it takes layers by file descriptor", [&] {
+    return FsContext("overlay").try_set_fd("lowerdir+", rootfs_fd);
+  });
+  if (!by_fd)
+    ctx.log().info(
+        "this kernel's overlayfs takes no layers by file descriptor; passing them by name");
+  return by_fd;
 }
 
 }  // namespace
@@ -79,10 +110,29 @@ HostLayers open_layers(Context& ctx, const FsOptions& options) {
   if (options.overlay) {
     for (const auto& p : options.overlay->lower)
       layers.lower.push_back(open_dir(p, "overlay.lower"));
+    layers.by_path =
+        options.force_path_layers || !overlay_takes_layer_fds(ctx, layers.rootfs.get());
+    bool in_memory = !options.overlay->upper && options.overlay->ephemeral == Ephemeral::memory;
+    if (in_memory && layers.by_path) {
+      // The in-memory upper is a detached tmpfs, which has no name, and which overlayfs before
+      // ~6.15 refuses as a layer anyway (only mounts of the mounter's namespace qualify).
+      if (options.overlay->size)
+        throw Error(
+            "overlay.size needs the in-memory upper, which this kernel's overlayfs cannot use "
+            "(it takes no layers by file descriptor: Linux 6.15+); remove overlay.size to put the "
+            "ephemeral upper on disk under the state dir");
+      ctx.log().warn(
+          "this kernel's overlayfs cannot use the in-memory upper (no layers by file descriptor "
+          "before Linux 6.15): the ephemeral upper goes on disk under '{}', removed at exit",
+          (ctx.state_dir() / "fs").string());
+      in_memory = false;
+    }
     if (options.overlay->upper) {
       layers.upper = persistent_dir(ctx, *options.overlay->upper, "overlay.upper");
       layers.work = persistent_dir(ctx, *options.overlay->work, "overlay.work");
-    } else if (options.overlay->ephemeral == Ephemeral::memory) {
+      layers.upper_path = *options.overlay->upper;
+      layers.work_path = *options.overlay->work;
+    } else if (in_memory) {
       with_context("create the ephemeral overlay layers in memory", [&] {
         // Detached: the tmpfs never appears in any mount table of the host, and it is freed when
         // the last reference goes (the overlay, when the workload's mount namespace dies; or
@@ -105,6 +155,8 @@ HostLayers open_layers(Context& ctx, const FsOptions& options) {
       });
       layers.upper = open_fd((dir / "upper").c_str(), O_PATH | O_DIRECTORY);
       layers.work = open_fd((dir / "work").c_str(), O_PATH | O_DIRECTORY);
+      layers.upper_path = dir / "upper";
+      layers.work_path = dir / "work";
     }
   }
   for (const auto& m : options.mounts) {
@@ -116,11 +168,27 @@ HostLayers open_layers(Context& ctx, const FsOptions& options) {
 }
 
 std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, HostLayers& layers) {
-  HostMountLayout layout = host_mount_layout(options, ctx.clone_flags);
+  HostMountLayout layout = host_mount_layout(options, ctx.namespaces);
   std::vector<UniqueFd> out;
   out.reserve(layout.count());
 
   bool idmap = want_idmap(ctx, options, layers.rootfs.get());
+  if (options.overlay && layers.by_path && idmap) {
+    // By name, overlayfs resolves each layer in the host's mount table: a detached idmapped view
+    // of a lower layer has no name there.
+    const char* why =
+        "this kernel's overlayfs takes its layers by name only (layers by file descriptor, "
+        "which idmapped lower layers need, came with Linux 6.15)";
+    if (options.idmap == Idmap::on) throw Error(fmt::format("idmap: true: {}", why));
+    ctx.log().warn(
+        "idmap off: {}. The image's files keep their host owners: host ids outside the user "
+        "namespace's map show as nobody (65534), and the container's root cannot write where "
+        "only that owner could (EACCES); world-writable places still work. Shift the image's "
+        "owners into the container's range, or set idmap: false to silence this",
+        why);
+    idmap = false;
+  }
+
   UniqueFd userns;
   if (idmap) userns = open_namespace(ctx.pid, "user");
   // The view of one lower layer the overlay (or the bind) is made from.
@@ -130,17 +198,32 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
     try {
       set_attrs(view.get(), "", false, {.set = MOUNT_ATTR_IDMAP, .userns_fd = userns.get()});
     } catch (const Error& e) {
-      if (options.idmap == Idmap::on) throw e.wrap("idmap the rootfs for the user namespace");
+      if (options.idmap == Idmap::on)
+        throw e.wrap(fmt::format("idmap the rootfs for the user namespace{}",
+                                 idmap_refusal_hint(e.error_code())));
       ctx.log().warn(
-          "cannot idmap the rootfs for the user namespace ({}); its files keep their host owners "
-          "and show as nobody inside",
-          e.what());
+          "idmap off: cannot idmap the rootfs for the user namespace ({}{}); its files keep their "
+          "host owners: ids outside the namespace's map show as nobody (65534) inside, and the "
+          "container's root cannot write where only they could (EACCES)",
+          e.what(), idmap_refusal_hint(e.error_code()));
       idmap = false;
     }
     return view;
   };
 
-  if (options.overlay) {
+  if (options.overlay && layers.by_path) {
+    out.push_back(with_context("mount the overlay root (layers by name)", [&] {
+      FsContext overlay("overlay");
+      std::vector<stdfs::path> lower = options.overlay->lower;
+      lower.push_back(options.rootfs);
+      // Resolved here, by the host: the paths are the host's.
+      overlay.set("lowerdir", overlay_lowerdir_option(lower));
+      overlay.set("upperdir", overlay_path_option(layers.upper_path, "overlay upper layer"));
+      overlay.set("workdir", overlay_path_option(layers.work_path, "overlay work dir"));
+      if (!options.overlay->upper) overlay.flag("volatile");  // thrown away at exit anyway
+      return overlay.mount();
+    }));
+  } else if (options.overlay) {
     out.push_back(with_context("mount the overlay root", [&] {
       FsContext overlay("overlay");
       std::vector<UniqueFd> views;  // alive until the superblock holds its own references
@@ -192,11 +275,16 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
         with_context(fmt::format("bind '{}' for '{}'", m.source.string(), m.destination), [&] {
           // idmapped mounts cannot cover submounts of file systems that refuse idmapping, so an
           // idmapped bind takes the source mount alone.
-          const bool map_ids = m.idmap && (ctx.clone_flags & CLONE_NEWUSER);
+          const bool map_ids = m.idmap && (ctx.namespaces & CLONE_NEWUSER);
           UniqueFd tree = clone_tree(source, "", m.recursive && !map_ids);
           if (map_ids) {
             if (!userns) userns = open_namespace(ctx.pid, "user");
-            set_attrs(tree.get(), "", false, {.set = MOUNT_ATTR_IDMAP, .userns_fd = userns.get()});
+            try {
+              set_attrs(tree.get(), "", false,
+                        {.set = MOUNT_ATTR_IDMAP, .userns_fd = userns.get()});
+            } catch (const Error& e) {
+              throw e.wrap(fmt::format("idmap: true{}", idmap_refusal_hint(e.error_code())));
+            }
           }
           uint64_t attrs = (m.readonly ? MOUNT_ATTR_RDONLY : 0) |
                            (m.nosuid ? MOUNT_ATTR_NOSUID : 0) | (m.nodev ? MOUNT_ATTR_NODEV : 0) |

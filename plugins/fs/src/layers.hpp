@@ -3,6 +3,7 @@
 // workload.
 #pragma once
 
+#include <filesystem>
 #include <vector>
 
 #include "modrt/context.hpp"
@@ -18,6 +19,11 @@ struct HostLayers {
   UniqueFd upper;
   UniqueFd work;
   std::vector<UniqueFd> bind_sources;  // bind mounts, in config order
+  // The overlay's layers go to overlayfs by name (kernels before ~6.15 take no layer fds):
+  // rootfs and overlay.lower from the options, and these for the upper and work dirs.
+  bool by_path = false;
+  std::filesystem::path upper_path;
+  std::filesystem::path work_path;
 };
 
 // prepare: opens the layers and bind sources; creates the ephemeral upper+work (in a detached

@@ -1,5 +1,6 @@
 // Which detached mounts modrt makes on the host and hands to the workload, in order. Both sides
-// compute it from the same options and clone flags, so the list needs no description on the wire.
+// compute it from the same options and the workload's namespaces, so the list needs no description
+// on the wire.
 #pragma once
 
 #include <sys/types.h>
@@ -41,6 +42,6 @@ struct HostMountLayout {
   size_t first_bind() const { return sys_index() + (bind_sys ? 1 : 0); }
 };
 
-HostMountLayout host_mount_layout(const FsOptions& options, uint64_t clone_flags);
+HostMountLayout host_mount_layout(const FsOptions& options, uint64_t namespaces);
 
 }  // namespace modrt::fs

@@ -27,11 +27,19 @@ std::string drain_log(int fd) {
   return out;
 }
 
+// On a kernel without the new mount API (before 5.2) or without mount_setattr (5.12) the
+// plain ENOSYS would not say what is missing.
+[[noreturn]] void throw_mount_api_errno(const char* call, const char* since, std::string what) {
+  int code = errno;
+  if (code == ENOSYS) what += fmt::format(" ({} needs Linux {})", call, since);
+  throw_system_error(code, std::move(what));
+}
+
 }  // namespace
 
 FsContext::FsContext(const char* fstype) : fstype_(fstype) {
   int fd = ::fsopen(fstype, FSOPEN_CLOEXEC);
-  if (fd < 0) throw_errno("fsopen '{}'", fstype);
+  if (fd < 0) throw_mount_api_errno("fsopen", "5.2", fmt::format("fsopen '{}'", fstype));
   fd_.reset(fd);
 }
 
@@ -62,6 +70,12 @@ FsContext& FsContext::set_fd(const char* key, int fd) {
   return *this;
 }
 
+bool FsContext::try_set_fd(const char* key, int fd) {
+  if (::fsconfig(fd_.get(), FSCONFIG_SET_FD, key, nullptr, fd) == 0) return true;
+  if (errno != EINVAL) fail(fmt::format("option {} (by file descriptor)", key));
+  return false;
+}
+
 UniqueFd FsContext::mount(uint64_t attrs) {
   if (::fsconfig(fd_.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0) fail("create");
   int mnt = ::fsmount(fd_.get(), FSMOUNT_CLOEXEC, static_cast<unsigned>(attrs));
@@ -73,14 +87,15 @@ UniqueFd clone_tree(int dirfd, const char* path, bool recursive) {
   unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0u);
   if (*path == '\0') flags |= AT_EMPTY_PATH;
   int fd = ::open_tree(dirfd, path, flags);
-  if (fd < 0) throw_errno("clone mount tree");
+  if (fd < 0) throw_mount_api_errno("open_tree", "5.2", "clone mount tree");
   return UniqueFd(fd);
 }
 
 void attach(int mnt_fd, int dirfd, const char* path) {
   unsigned flags = MOVE_MOUNT_F_EMPTY_PATH;
   if (*path == '\0') flags |= MOVE_MOUNT_T_EMPTY_PATH;
-  if (::move_mount(mnt_fd, "", dirfd, path, flags) < 0) throw_errno("attach mount");
+  if (::move_mount(mnt_fd, "", dirfd, path, flags) < 0)
+    throw_mount_api_errno("move_mount", "5.2", "attach mount");
 }
 
 void set_attrs(int dirfd, const char* path, bool recursive, const MountAttrs& attrs) {
@@ -91,7 +106,7 @@ void set_attrs(int dirfd, const char* path, bool recursive, const MountAttrs& at
   if (attrs.userns_fd >= 0) attr.userns_fd = static_cast<uint64_t>(attrs.userns_fd);
   unsigned flags = (recursive ? AT_RECURSIVE : 0u) | (*path == '\0' ? AT_EMPTY_PATH : 0u);
   if (::mount_setattr(dirfd, path, flags, &attr, sizeof attr) < 0)
-    throw_errno("set mount attributes");
+    throw_mount_api_errno("mount_setattr", "5.12", "set mount attributes");
 }
 
 }  // namespace modrt::fs

@@ -21,6 +21,9 @@ class FsContext {
   FsContext& set(const char* key, std::string_view value);
   FsContext& flag(const char* key);
   FsContext& set_fd(const char* key, int fd);
+  // set_fd that returns false instead of throwing when the file system refuses with EINVAL (an
+  // unknown key, or one that takes no fd on this kernel).
+  bool try_set_fd(const char* key, int fd);
   // Creates the superblock and returns a detached mount of it with MOUNT_ATTR_* flags.
   UniqueFd mount(uint64_t attrs = 0);
 

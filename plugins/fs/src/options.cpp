@@ -136,7 +136,7 @@ void require_mount_namespace(const ConfigNode& with, const Config& config) {
         "the fs stage cannot work with a joined user namespace yet (the mount namespace would be "
         "made after the clone); create the user namespace instead");
   auto list = ns_with.find("namespaces");
-  if (!list) return;  // the ns stage's own default set applies; prepare checks the clone flags
+  if (!list) return;  // the ns stage's own default set applies; prepare checks ctx.namespaces
   for (const auto& item : list->items()) {
     std::string n = item.as_string();
     if (n == "mount" || n == "mnt") return;

@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <string_view>
+
 #include "handoff.hpp"
 #include "layers.hpp"
 #include "layout.hpp"
@@ -23,7 +26,7 @@ namespace {
 // create files at all, EOVERFLOW). Becoming the namespace's root makes mount points, /dev entries
 // and container files belong to the container's root; switch_user() later sets process.user.
 void become_namespace_root(const Context& ctx) {
-  if (!(ctx.clone_flags & CLONE_NEWUSER) || ctx.user_switched || ::geteuid() == 0) return;
+  if (!(ctx.namespaces & CLONE_NEWUSER) || ctx.user_switched || ::geteuid() == 0) return;
   if (::setresgid(0, 0, 0) < 0) throw_errno("become gid 0 of the user namespace");
   if (::setresuid(0, 0, 0) < 0) throw_errno("become uid 0 of the user namespace");
 }
@@ -33,7 +36,7 @@ class FsStage final : public Stage {
   explicit FsStage(FsOptions options) : options_(std::move(options)) {}
 
   void prepare(Context& ctx) override {
-    if (!(ctx.clone_flags & CLONE_NEWNS))
+    if (!(ctx.namespaces & CLONE_NEWNS))
       throw Error(
           "the fs stage needs a mount namespace, or its mounts would land on the host: add "
           "'mount' to the ns stage's namespaces");
@@ -53,7 +56,7 @@ class FsStage final : public Stage {
 
   void apply_workload(Context& ctx) override {
     channel_.first.reset();  // modrt's end: without our copy, its death reads as end of file
-    size_t expected = host_mount_layout(options_, ctx.clone_flags).count();
+    size_t expected = host_mount_layout(options_, ctx.namespaces).count();
     std::vector<UniqueFd> mounts = receive_fds(channel_.second.get(), expected);
     channel_.second.reset();
     layers_ = HostLayers{};
@@ -79,7 +82,11 @@ std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {
   // `modrt delete/gc` of a dead run: only rollback will be called, and it works from the ledger.
   // The rootfs or a bind source may be gone by now; that must not keep the upper from going.
   if (config.recovering) return std::make_unique<FsStage>(FsOptions{});
-  return std::make_unique<FsStage>(parse_options(with, config));
+  FsOptions options = parse_options(with, config);
+  // Test hook (documented in the README): the by-name overlay of older kernels, on this one.
+  const char* force = std::getenv("MODRT_FS_FORCE_PATH_LAYERS");
+  options.force_path_layers = force && std::string_view(force) == "1";
+  return std::make_unique<FsStage>(std::move(options));
 }
 
 constexpr OptionDoc kOptions[] = {

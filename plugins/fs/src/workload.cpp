@@ -37,7 +37,7 @@ std::vector<UniqueFd> take(std::vector<UniqueFd>& from, size_t first, size_t cou
 void build_container_root(Context& ctx, const FsOptions& options,
                           std::vector<UniqueFd> host_mounts) {
   UmaskGuard umask;
-  HostMountLayout layout = host_mount_layout(options, ctx.clone_flags);
+  HostMountLayout layout = host_mount_layout(options, ctx.namespaces);
 
   // This namespace started as a copy of the host's mount table; on hosts whose "/" is shared the
   // copies are still peers of the host's mounts. As a slave, nothing mounted below propagates
@@ -48,13 +48,15 @@ void build_container_root(Context& ctx, const FsOptions& options,
   // The new root goes on top of "/" itself: no directory of the host is needed as a mount point
   // (one the container's root might not even be allowed to reach), and pivot_root(".", ".")
   // later swaps the two.
+  UniqueFd console = clone_console(ctx);
   UniqueFd root = std::move(host_mounts[0]);
   with_context("attach the container's root", [&] { attach(root.get(), AT_FDCWD, "/"); });
 
   mount_proc(ctx, root.get());
   mount_dev(ctx, root.get(),
             layout.bind_devices ? take(host_mounts, layout.first_device(), kDevices.size())
-                                : std::vector<UniqueFd>{});
+                                : std::vector<UniqueFd>{},
+            std::move(console));
   mount_sys(ctx, root.get(),
             layout.bind_sys ? std::move(host_mounts[layout.sys_index()]) : UniqueFd());
   mount_user_mounts(options, root.get(), take(host_mounts, layout.first_bind(), layout.binds));

@@ -13,9 +13,15 @@ namespace modrt::fs {
 void build_container_root(Context& ctx, const FsOptions& options,
                           std::vector<UniqueFd> host_mounts);
 
-// dev.cpp: /dev as a tmpfs with the standard nodes, symlinks, /dev/pts, /dev/shm, /dev/mqueue.
+// dev.cpp: with `terminal: true`, a detached bind of the terminal on stdin (the pty the core made
+// on the host), else an empty fd. Must run while the host's /dev/pts is still reachable by path,
+// i.e. before the container's root is stacked on "/".
+UniqueFd clone_console(const Context& ctx);
+
+// dev.cpp: /dev as a tmpfs with the standard nodes, symlinks, /dev/pts, /dev/shm, /dev/mqueue,
+// and /dev/console when `console` (from clone_console) is set.
 // host_devices: bind mounts of the host's nodes (under a user namespace), else empty.
-void mount_dev(Context& ctx, int root_fd, std::vector<UniqueFd> host_devices);
+void mount_dev(Context& ctx, int root_fd, std::vector<UniqueFd> host_devices, UniqueFd console);
 
 // kernel_fs.cpp: a fresh /proc; /sys (fresh, or host_sys when valid); cgroup2 with a cgroup ns.
 void mount_proc(Context& ctx, int root_fd);

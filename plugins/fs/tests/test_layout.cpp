@@ -1,5 +1,5 @@
 // The order of the detached mounts modrt hands the workload: both sides compute it on their own,
-// so it must follow from the options and clone flags alone.
+// so it must follow from the options and the namespaces alone.
 #include <sched.h>
 
 #include <gtest/gtest.h>
