@@ -84,25 +84,6 @@ LiveCgroup create_cgroup(Context& ctx, const Target& target, const std::string& 
       if (!part.empty()) chain.emplace_back(part);
   }
 
-  // The root of a v2 hierarchy delegates nothing by default (hybrid hosts); enabling what we need
-  // there is recorded, and taken back once no modrt cgroup needs it any more.
-  if (v2 && !target.controllers.empty()) {
-    const bool base_is_root = base == h.mount;
-    std::set<std::string> missing;
-    for (const auto& c : target.controllers)
-      if (!h.delegated.count(c)) missing.insert(c);
-    if (!missing.empty() && base_is_root) {
-      UniqueFd fd = open_dir(base);
-      for (const auto& c : missing) {
-        with_context(fmt::format("enable {} in '{}/cgroup.subtree_control'", c, base.string()),
-                     [&] { write_file_at(fd.get(), "cgroup.subtree_control", "+" + c); });
-        ctx.ledger().record(kLedgerSubtree, fmt::format("{}\t{}\t{}", base.string(), c,
-                                                        (base / chain[0]).string()));
-        ctx.log().debug("enabled {} in {}/cgroup.subtree_control", c, base.string());
-      }
-    }
-  }
-
   // Another container's rollback may remove a shared parent between our mkdir of it and of our
   // own directory; then the chain is simply made again.
   for (int attempt = 0;; ++attempt) {
@@ -122,7 +103,8 @@ LiveCgroup create_cgroup(Context& ctx, const Target& target, const std::string& 
       }
       if (cpuset_v1 && created) inherit_cpuset(dir, {});
       // Controllers go down only through cgroups that are ours: the ones just made, and the
-      // "modrt" directory every run shares.
+      // "modrt" directory every run shares. The cgroup above them (modrt's own, or an existing
+      // part of `parent`) must already delegate them; it is never written.
       if (v2 && !target.controllers.empty() && (created || parent_option.empty())) {
         UniqueFd fd = open_dir(dir);
         with_context(
@@ -144,7 +126,7 @@ LiveCgroup create_cgroup(Context& ctx, const Target& target, const std::string& 
       throw_errno("create cgroup '{}'", leaf.string());
     }
     ctx.ledger().record(kLedgerCgroup, ledger_value(h.version, leaf));
-    LiveCgroup out{h.version, leaf, open_dir(leaf), target.controllers, UniqueFd()};
+    LiveCgroup out{h.version, leaf, open_dir(leaf), target.controllers};
     if (cpuset_v1) inherit_cpuset(leaf, target.writes);
     write_limits(out, target.writes);
     return out;

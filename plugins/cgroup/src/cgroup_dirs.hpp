@@ -1,6 +1,6 @@
 // Creating a container's cgroup in one hierarchy: the directory chain beneath our own cgroup (or
-// the configured parent), controllers enabled on the way down, limits written, each directory
-// recorded in the ledger the moment it exists.
+// the configured parent), controllers enabled on the way down through directories modrt made,
+// limits written, each directory recorded in the ledger the moment it exists.
 #pragma once
 
 #include <filesystem>
@@ -15,13 +15,11 @@
 
 namespace modrt::cgroup {
 
-// Ledger kinds. Values are "<v1|v2> <path>", or for kSubtree "<dir>\t<controller>\t<guard dir>".
+// Ledger kinds. Values are "<v1|v2> <path>".
 inline constexpr const char* kLedgerCgroup = "cgroup";  // a container's own cgroup (leaf)
 inline constexpr const char* kLedgerParent = "parent";  // a directory above it this run created
 inline constexpr const char* kLedgerShared =
     "shared";  // the default "modrt" dir, made by an earlier run
-inline constexpr const char* kLedgerSubtree =
-    "subtree";  // a controller enabled in a hierarchy's root
 
 std::string ledger_value(Version v, const std::filesystem::path& path);
 // Splits "v2 /sys/fs/cgroup/..."; false when malformed.
@@ -32,9 +30,6 @@ struct LiveCgroup {
   std::filesystem::path path;
   UniqueFd dir;
   std::set<std::string> controllers;  // v2 names served here
-  // v1: the leaf's `tasks` file, opened on the host so the workload can move itself in (see
-  // CgroupStage::apply_workload); the parent closes its copy once the workload exists.
-  UniqueFd tasks;
 };
 
 // Creates `name` for one target (all directories recorded in ctx.ledger()) and writes its limits.

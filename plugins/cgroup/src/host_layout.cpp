@@ -156,15 +156,28 @@ const Hierarchy* HostLayout::v1_for(std::string_view controller) const {
 
 std::set<std::string> HostLayout::v2_offered() const {
   if (!unified) return {};
-  return unified->own_is_root() ? unified->controllers : unified->delegated;
+  return unified->delegated;
+}
+
+std::set<std::string> HostLayout::v2_undelegated() const {
+  std::set<std::string> out;
+  if (!unified) return out;
+  for (const auto& c : unified->controllers)
+    if (!unified->delegated.count(c)) out.insert(c);
+  return out;
 }
 
 std::string HostLayout::describe() const {
   std::string out;
   if (unified) {
-    std::string list;
-    for (const auto& c : v2_offered()) list += (list.empty() ? "" : " ") + c;
-    out = fmt::format("cgroup2 at {} offers [{}]", unified->own_dir().string(), list);
+    auto words = [](const std::set<std::string>& set) {
+      std::string list;
+      for (const auto& c : set) list += (list.empty() ? "" : " ") + c;
+      return list;
+    };
+    out = fmt::format("cgroup2 at {} delegates [{}]", unified->own_dir().string(),
+                      words(v2_offered()));
+    if (auto held = v2_undelegated(); !held.empty()) out += fmt::format(", not [{}]", words(held));
   } else {
     out = "no cgroup2 mount";
   }

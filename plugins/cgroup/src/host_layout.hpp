@@ -19,7 +19,8 @@ struct Hierarchy {
   std::filesystem::path mount;        // /sys/fs/cgroup/memory
   std::set<std::string> controllers;  // v1: the mount's controllers; v2: own cgroup.controllers
   std::string own;                    // our cgroup relative to the mount ("" when at its root)
-  // v2 only: what our own cgroup hands down to children it has (cgroup.subtree_control).
+  // v2 only: what our own cgroup hands down to its children (cgroup.subtree_control). Who runs
+  // the cgroup decides this; modrt only reads it.
   std::set<std::string> delegated;
 
   std::filesystem::path own_dir() const { return own.empty() ? mount : mount / own; }
@@ -34,9 +35,12 @@ struct HostLayout {
   std::vector<Hierarchy> v1;  // controller hierarchies (named ones like name=systemd are left out)
 
   const Hierarchy* v1_for(std::string_view controller) const;
-  // Controllers a cgroup created beneath our own v2 cgroup can get: delegated already, or anything
-  // our cgroup has when it is the hierarchy's root (no process of a service lives there to object).
+  // Controllers a cgroup created beneath our own v2 cgroup can get: only those our cgroup already
+  // delegates (its cgroup.subtree_control). Even at the hierarchy's root nothing more: enabling a
+  // controller there would change the cgroups of every service on the machine.
   std::set<std::string> v2_offered() const;
+  // Controllers our v2 cgroup has (cgroup.controllers) but does not hand down to children.
+  std::set<std::string> v2_undelegated() const;
   // One line for errors and debug logs: "cgroup2 at X (hugetlb); v1: memory at Y, ...".
   std::string describe() const;
 };

@@ -52,11 +52,21 @@ Plan plan_placement(const HostLayout& layout, const Options& options) {
       return;
     }
     if (!required) return;
+    std::string key = first_key(r, c);
+    if (v2_allowed && layout.unified->has(c)) {
+      const Hierarchy& u = *layout.unified;
+      throw PlacementError(
+          fmt::format("{} needs the {} controller: {} is available in the cgroup2 hierarchy at {} "
+                      "but not delegated to modrt's cgroup '/{}' (not in its "
+                      "cgroup.subtree_control){}; modrt does not change cgroups it did not create",
+                      key, c, c, u.mount.string(), u.own,
+                      v1_allowed ? ", and no v1 hierarchy has it" : ""),
+          key);
+    }
     std::string why = options.driver == DriverChoice::v2 ? "driver v2 uses only cgroup2, and "
                       : options.driver == DriverChoice::v1
                           ? "driver v1 uses only v1 hierarchies, and "
                           : "";
-    std::string key = first_key(r, c);
     throw PlacementError(
         fmt::format("{} needs the {} controller, but {}no hierarchy this host offers has it ({})",
                     key, c, why, layout.describe()),

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <memory>
+
 #include <fmt/format.h>
 
 #include "cgroup_dirs.hpp"
@@ -19,6 +21,32 @@
 namespace modrt::cgroup {
 
 namespace {
+
+// A v1 cgroup the workload moves itself into, through its `tasks` file opened on the host.
+struct V1Join {
+  std::string path;
+  UniqueFd tasks;
+};
+
+// Runs in the workload, as its first step after the release (Context::workload_prologue).
+// v1 has no clone-into. Moving the workload by pid (cgroup.procs) takes the kernel's global
+// threadgroup lock for writing, which waits for an RCU grace period: 10-15 ms here, most of the
+// startup. A single-threaded process moving itself through `tasks` ("0" = the calling thread)
+// needs no such lock. The fds were opened on the host and v1 checks the opener's credentials, so
+// this works from inside a user namespace too.
+// It must come before every stage's apply_workload: the ns stage creates the cgroup namespace
+// there, rooted at the cgroups the workload is in at that moment, so joining first is what makes
+// the container see its own cgroups as "/" (and a mount of cgroupfs show only its own subtree).
+// Each fd is closed right after use: opened by root, it could move any process into this cgroup,
+// and an executor that never execs (a VMM) would otherwise keep it.
+void join_v1_cgroups(std::vector<V1Join>& joins) {
+  for (auto& j : joins) {
+    if (!j.tasks) continue;
+    if (::write(j.tasks.get(), "0", 1) != 1)
+      throw_errno("cgroup stage: join v1 cgroup '{}'", j.path);
+    j.tasks.reset();
+  }
+}
 
 class CgroupStage final : public Stage {
  public:
@@ -37,31 +65,19 @@ class CgroupStage final : public Stage {
         if (fd < 0) throw_errno("dup cgroup fd of '{}'", made.path.string());
         ctx.cgroup_fd = UniqueFd(fd);
       } else {
-        made.tasks = with_context(fmt::format("open cgroup '{}'", made.path.string()),
-                                  [&] { return open_fd_at(made.dir.get(), "tasks", O_WRONLY); });
+        joins_->push_back({made.path.string(),
+                           with_context(fmt::format("open cgroup '{}'", made.path.string()), [&] {
+                             return open_fd_at(made.dir.get(), "tasks", O_WRONLY);
+                           })});
       }
     }
+    if (!joins_->empty())
+      ctx.workload_prologue.push_back([joins = joins_](Context&) { join_v1_cgroups(*joins); });
   }
 
   void apply_host(Context&) override {
     // The workload holds its own copies of the `tasks` fds from the clone.
-    for (auto& c : cgroups_) c.tasks.reset();
-  }
-
-  // v1 has no clone-into. Moving the workload by pid (cgroup.procs) takes the kernel's global
-  // threadgroup lock for writing, which waits for an RCU grace period: 10-15 ms here, most of the
-  // startup. A single-threaded process moving itself through `tasks` ("0" = the calling thread)
-  // needs no such lock. It runs before any user code (exec comes after every apply_workload);
-  // the fds were opened on the host, and v1 checks the opener's credentials, so this works from
-  // inside a user namespace too.
-  // Each fd is closed right after use: opened by root, it could move any process into this
-  // cgroup, and an executor that never execs (a VMM) would otherwise keep it.
-  void apply_workload(Context&) override {
-    for (auto& c : cgroups_) {
-      if (!c.tasks) continue;
-      if (::write(c.tasks.get(), "0", 1) != 1) throw_errno("join cgroup '{}'", c.path.string());
-      c.tasks.reset();
-    }
+    for (auto& j : *joins_) j.tasks.reset();
   }
 
   void on_exit(Context& ctx) noexcept override {
@@ -69,7 +85,9 @@ class CgroupStage final : public Stage {
   }
 
   void rollback(Context& ctx) noexcept override {
-    cgroups_.clear();  // closes our fds, so nothing of ours keeps a directory alive
+    // Closes our fds, so nothing of ours keeps a directory alive.
+    cgroups_.clear();
+    joins_->clear();
     remove_cgroups(ctx);
   }
 
@@ -81,6 +99,8 @@ class CgroupStage final : public Stage {
   Options options_;
   Plan plan_;
   std::vector<LiveCgroup> cgroups_;
+  // Shared with the prologue step, which the workload runs on its own copy after the clone.
+  std::shared_ptr<std::vector<V1Join>> joins_ = std::make_shared<std::vector<V1Join>>();
 };
 
 bool has_key_starting(const ConfigNode& with, std::string_view prefix) {

@@ -201,19 +201,6 @@ void remove_cgroups(Context& ctx) noexcept {
       if (!parse_ledger_value(it->second, v, path)) continue;
       if (remove_dir(ctx, path, true)) ledger.forget(it->first, it->second);
     }
-    // A controller enabled in a hierarchy's root goes off again when the last modrt cgroup is gone.
-    for (const auto& value : ledger.values(kLedgerSubtree)) {
-      auto fields = split(value, '\t');
-      if (fields.size() == 3 && !path_exists(fs::path(fields[2]))) {
-        try {
-          write_file((fs::path(fields[0]) / "cgroup.subtree_control").string(),
-                     "-" + std::string(fields[1]));
-        } catch (const Error& e) {
-          ctx.log().debug("disable {} in {}: {}", fields[1], fields[0], e.what());
-        }
-      }
-      ledger.forget(kLedgerSubtree, value);
-    }
   } catch (const std::exception& e) {
     ctx.log().error("cgroup rollback: {}", e.what());
   }

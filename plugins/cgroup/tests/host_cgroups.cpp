@@ -24,8 +24,8 @@ std::vector<std::string> lines_of(const char* path) {
 
 }  // namespace
 
-std::optional<std::string> own_cgroup_dir(const std::string& controller) {
-  std::optional<std::string> own;
+std::string own_cgroup_path(const std::string& controller) {
+  std::string own;
   for (const auto& line : lines_of("/proc/self/cgroup")) {
     auto parts = split(line, ':');
     if (parts.size() < 3) continue;
@@ -34,6 +34,12 @@ std::optional<std::string> own_cgroup_dir(const std::string& controller) {
     for (const auto& n : names) match = match || n == controller;
     if (match) own = line.substr(parts[0].size() + parts[1].size() + 2);
   }
+  return own;
+}
+
+std::optional<std::string> own_cgroup_dir(const std::string& controller) {
+  std::optional<std::string> own;
+  if (std::string path = own_cgroup_path(controller); !path.empty()) own = path;
   if (!own) return std::nullopt;
   for (const auto& line : lines_of("/proc/self/mountinfo")) {
     auto sep = line.find(" - ");

@@ -7,6 +7,8 @@
 
 namespace modrt::cgroup::test {
 
+// Our own cgroup path as /proc/self/cgroup names it ("/" at the root), or "" when not listed.
+std::string own_cgroup_path(const std::string& controller);
 // Our own cgroup directory in the v1 hierarchy of `controller`, or in cgroup2 for "".
 std::optional<std::string> own_cgroup_dir(const std::string& controller);
 // <own>/modrt/<name> in that hierarchy.

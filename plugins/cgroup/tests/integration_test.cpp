@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -31,6 +32,13 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::set<std::string> split_words(const std::string& text) {
+  std::istringstream in(text);
+  std::set<std::string> out;
+  for (std::string word; in >> word;) out.insert(word);
+  return out;
 }
 
 uint64_t field_of(const std::string& text, const std::string& name) {
@@ -149,7 +157,47 @@ TEST_F(CgroupTest, CpuMax20PercentHoldsABusyLoopUnder25PercentOfACpu) {
   expect_no_cgroups_left();
 }
 
-TEST_F(CgroupTest, HugetlbThroughV2WhileMemoryAndPidsGoThroughV1) {
+// hugetlb is in this host's cgroup2 hierarchy, but modrt's cgroup there (its root) does not
+// delegate it, and no v1 hierarchy has it. Enabling it would change a cgroup modrt did not create,
+// so the limit is refused before anything is made.
+TEST_F(CgroupTest, HugetlbThatV2HasButDoesNotDelegateIsRefusedAtValidate) {
+  auto own = own_cgroup_dir("");
+  ASSERT_TRUE(own);
+  std::string before = slurp(*own + "/cgroup.subtree_control");
+  if (split_words(slurp(*own + "/cgroup.controllers")).count("hugetlb") == 0 ||
+      split_words(before).count("hugetlb") > 0)
+    GTEST_SKIP() << "needs hugetlb in " << *own << "/cgroup.controllers, not delegated";
+  std::string cfg = config("{hugetlb.2MB.max: 4M, memory.max: 64M}");
+  Result v = modrt.run({"validate", "-c", cfg});
+  EXPECT_EQ(v.exit_code, 2) << v.err;
+  EXPECT_THAT(v.err, HasSubstr(name_ + ".yaml:"));
+  EXPECT_THAT(v.err, HasSubstr("hugetlb.2MB.max"));
+  EXPECT_THAT(v.err, HasSubstr("hugetlb is available in the cgroup2 hierarchy at "));
+  EXPECT_THAT(v.err, HasSubstr("but not delegated to modrt's cgroup '" + own_cgroup_path("") +
+                               "' (not in its cgroup.subtree_control)"));
+  EXPECT_THAT(v.err, HasSubstr("modrt does not change cgroups it did not create"));
+
+  Result r = run(cfg, {"/bin/true"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("not delegated"));
+  expect_no_cgroups_left();
+  for (const char* c : {"", "memory", "pids"}) {
+    auto dir = own_cgroup_dir(c);
+    if (dir) {
+      EXPECT_FALSE(fs::exists(*dir + "/modrt/" + name_)) << "in " << *dir;
+    }
+  }
+  EXPECT_EQ(slurp(*own + "/cgroup.subtree_control"), before);
+}
+
+// Where the owner of modrt's cgroup does delegate hugetlb (not on this host), it goes through v2
+// while memory and pids go through v1.
+TEST_F(CgroupTest, HugetlbThroughV2WhenDelegatedWhileMemoryAndPidsGoThroughV1) {
+  auto own = own_cgroup_dir("");
+  ASSERT_TRUE(own);
+  std::string before = slurp(*own + "/cgroup.subtree_control");
+  if (split_words(before).count("hugetlb") == 0)
+    GTEST_SKIP() << "hugetlb is not delegated in " << *own << "/cgroup.subtree_control";
   auto v2 = container_cgroup_dir("", name_);
   ASSERT_TRUE(v2);
   Result r = run(config("{hugetlb.2MB.max: 4M, memory.max: 64M, pids.max: 32}"),
@@ -160,15 +208,68 @@ TEST_F(CgroupTest, HugetlbThroughV2WhileMemoryAndPidsGoThroughV1) {
   EXPECT_THAT(r.err, HasSubstr("controller memory: cgroup v1"));
   EXPECT_THAT(r.err, HasSubstr("controller pids: cgroup v1"));
   EXPECT_THAT(r.out, HasSubstr("4194304"));  // the limit, read inside the container
-  EXPECT_THAT(r.out, HasSubstr("0::/modrt/" + name_ + "\n"));
+  EXPECT_THAT(r.out, ::testing::MatchesRegex("(.|\n)*0::/(.*/)?modrt/" + name_ + "\n(.|\n)*"));
   EXPECT_THAT(r.out, ::testing::MatchesRegex("(.|\n)*:memory:/.*/modrt/" + name_ + "\n(.|\n)*"));
-  EXPECT_THAT(r.out, HasSubstr(":pids:/modrt/" + name_ + "\n"));
   expect_no_cgroups_left();
-  // The unified root delegates nothing by default: what modrt enabled there is off again.
-  auto root = own_cgroup_dir("");
-  if (root) {
-    EXPECT_THAT(slurp(*root + "/cgroup.subtree_control"), ::testing::Not(HasSubstr("hugetlb")));
+  EXPECT_EQ(slurp(*own + "/cgroup.subtree_control"), before);
+}
+
+// With a cgroup namespace the container's own cgroups are its root. The v1 join runs in the
+// workload prologue, before the ns stage creates that namespace, so v1 shows "/" as v2 does,
+// with or without a user namespace.
+TEST_F(CgroupTest, InACgroupNamespaceTheContainerSeesItsCgroupsAsRoot) {
+  const std::string userns =
+      "[user, pid, mount, ipc, uts, cgroup], uid_map: [{container: 0, host: 100000, size: 65536}], "
+      "gid_map: [{container: 0, host: 100000, size: 65536}]";
+  for (const std::string& namespaces : {std::string("[pid, mount, ipc, uts, cgroup]"), userns}) {
+    SCOPED_TRACE(namespaces);
+    Result r = run(config("{memory.max: 64M, pids.max: 32, cpu.max: '50%'}", "", namespaces),
+                   {"/bin/cat", "/proc/self/cgroup"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    for (const char* c : {":memory:/\n", ":pids:/\n", ":cpu:/\n", "\n0::/\n"})
+      EXPECT_THAT("\n" + r.out, HasSubstr(c)) << r.out;
+    EXPECT_THAT(r.out, ::testing::Not(HasSubstr("modrt"))) << r.out;
+    expect_no_cgroups_left();
   }
+}
+
+// The same with fs: it mounts cgroup2 at /sys/fs/cgroup inside, rooted at the container's own
+// cgroup, so a sibling container running at the same time is not there to see.
+TEST_F(CgroupTest, WithFsTheContainersCgroupfsShowsNoSiblings) {
+  if (!fs::exists(modrt::test::plugin_dir() + "/modrt_fs.so"))
+    GTEST_SKIP() << "the fs plugin is not built";
+  std::string sibling_name = name_;
+  std::string sibling = config("{pids.max: 16}");
+  name_ = modrt::test::unique_name("cg");
+  auto own = own_cgroup_dir("");
+  ASSERT_TRUE(own);
+  modrt::test::Background other(background_argv(sibling, {"/bin/sleep", "2"}));
+  ASSERT_TRUE(modrt::test::wait_until([&] {
+    return fs::exists(*own + "/modrt/" + sibling_name + "/cgroup.procs") &&
+           !slurp(*own + "/modrt/" + sibling_name + "/cgroup.procs").empty();
+  }));
+  std::string cfg = dir.write(
+      name_ + ".yaml",
+      "name: " + name_ +
+          "\nprocess:\n  args: [/bin/true]\n  env: [PATH=/bin]\nstages:\n  - plugin: ns\n"
+          "    with: {namespaces: [pid, mount, ipc, uts, net, cgroup]}\n  - plugin: fs\n"
+          "    with: {rootfs: " +
+          modrt::test::busybox_rootfs() +
+          ", readonly: true}\n  - plugin: cgroup\n    with: {memory.max: 64M, pids.max: 32}\n");
+  Result r = run(cfg, {"/bin/sh", "-c", "cat /proc/self/cgroup; echo ---; ls -a /sys/fs/cgroup"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto sep = r.out.find("---\n");
+  ASSERT_NE(sep, std::string::npos) << r.out;
+  std::string cgroups = r.out.substr(0, sep), listing = r.out.substr(sep + 4);
+  for (const char* c : {":memory:/\n", ":pids:/\n", "\n0::/\n"})
+    EXPECT_THAT("\n" + cgroups, HasSubstr(c)) << cgroups;
+  EXPECT_THAT(listing, HasSubstr("cgroup.procs"));
+  EXPECT_THAT(listing, ::testing::Not(HasSubstr(sibling_name)));
+  EXPECT_THAT(listing, ::testing::Not(HasSubstr("modrt")));
+  EXPECT_EQ(other.wait(30s).exit_code, 0);
+  expect_no_cgroups_left();
+  name_ = sibling_name;
+  expect_no_cgroups_left();
 }
 
 TEST_F(CgroupTest, TheWorkloadJoinsV1CgroupsFromInsideAUserNamespace) {
@@ -262,9 +363,8 @@ TEST_F(CgroupTest, DriverV1KillsLeftoversWithTheFreezer) {
 
 TEST_F(CgroupTest, GcAfterModrtWasKilledRemovesTheCgroupsAndWhatRanInThem) {
   // modrt dies without its teardown; a grandchild that does not die with it is still inside.
-  modrt::test::Background bg(
-      background_argv(config("{memory.max: 64M, hugetlb.2MB.max: 2M}", "", "[mount]"),
-                      {"/bin/sh", "-c", "sleep 60 & sleep 60"}));
+  modrt::test::Background bg(background_argv(config("{memory.max: 64M}", "", "[mount]"),
+                                             {"/bin/sh", "-c", "sleep 60 & sleep 60"}));
   auto pids_dir = container_cgroup_dir("memory", name_);
   ASSERT_TRUE(pids_dir);
   ASSERT_TRUE(modrt::test::wait_until([&] {
@@ -305,8 +405,7 @@ class FailureInALaterStage : public CgroupTest,
 
 TEST_P(FailureInALaterStage, LeavesNoCgroupAndNoProcess) {
   std::string fault = "  - plugin: fault1\n    with: {fail_at: " + std::string(GetParam()) + "}\n";
-  Result r = run(config("{memory.max: 32M, pids.max: 16, hugetlb.2MB.max: 2M}", fault),
-                 {"/bin/sleep", "60"});
+  Result r = run(config("{memory.max: 32M, pids.max: 16}", fault), {"/bin/sleep", "60"});
   EXPECT_EQ(r.exit_code, 125) << r.err;
   EXPECT_THAT(r.err, HasSubstr("on purpose"));
   expect_no_cgroups_left();

@@ -56,13 +56,25 @@ TEST(Layout, MountThatDoesNotShowOurCgroupIsSkipped) {
   EXPECT_FALSE(layout.unified);
 }
 
-TEST(Layout, OfferedV2ControllersAreDelegatedOnesUnlessWeAreAtTheRoot) {
+TEST(Layout, OfferedV2ControllersAreOnlyTheOnesOurCgroupDelegates) {
+  // At the hierarchy's root too: what the root has but does not delegate stays off limits,
+  // since turning it on there would change every service's cgroup.
   HostLayout layout = parse_layout(kHybridMountinfo, kHybridCgroup);
   layout.unified->controllers = {"hugetlb"};
-  EXPECT_EQ(layout.v2_offered(), std::set<std::string>{"hugetlb"});
-  layout.unified->own = "service";
-  layout.unified->delegated = {};
   EXPECT_TRUE(layout.v2_offered().empty());
+  EXPECT_EQ(layout.v2_undelegated(), std::set<std::string>{"hugetlb"});
+  EXPECT_EQ(
+      layout.describe().rfind("cgroup2 at /sys/fs/cgroup/unified delegates [], not [hugetlb]; ", 0),
+      0u)
+      << layout.describe();
+  layout.unified->delegated = {"hugetlb"};
+  EXPECT_EQ(layout.v2_offered(), std::set<std::string>{"hugetlb"});
+  EXPECT_TRUE(layout.v2_undelegated().empty());
+  layout.unified->own = "service";
+  layout.unified->controllers = {"hugetlb", "io"};
+  layout.unified->delegated = {"io"};
+  EXPECT_EQ(layout.v2_offered(), std::set<std::string>{"io"});
+  EXPECT_EQ(layout.v2_undelegated(), std::set<std::string>{"hugetlb"});
 }
 
 TEST(Layout, EscapedMountPaths) {

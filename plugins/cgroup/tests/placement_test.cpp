@@ -16,7 +16,8 @@ Hierarchy v1(const char* mount, std::set<std::string> controllers, std::string o
   return h;
 }
 
-// This machine: v1 for everything but hugetlb, which only the (root) cgroup2 mount has.
+// This machine: v1 for everything but hugetlb, which only the cgroup2 mount has, and whose root
+// (modrt's own cgroup there) does not delegate it.
 HostLayout hybrid() {
   HostLayout l;
   Hierarchy u;
@@ -27,6 +28,13 @@ HostLayout hybrid() {
   l.v1 = {v1("/sys/fs/cgroup/cpu", {"cpu"}), v1("/sys/fs/cgroup/cpuacct", {"cpuacct"}),
           v1("/sys/fs/cgroup/memory", {"memory"}, "svc/x"),
           v1("/sys/fs/cgroup/freezer", {"freezer"}), v1("/sys/fs/cgroup/pids", {"pids"})};
+  return l;
+}
+
+// The same host after its owner delegated hugetlb in the unified root's cgroup.subtree_control.
+HostLayout hybrid_delegating_hugetlb() {
+  HostLayout l = hybrid();
+  l.unified->delegated = {"hugetlb"};
   return l;
 }
 
@@ -54,12 +62,12 @@ std::set<std::string> mounts(const Plan& p) {
   return out;
 }
 
-TEST(Placement, HybridHugetlbOnV2RestOnV1) {
+TEST(Placement, HybridHugetlbOnV2RestOnV1WhenV2DelegatesIt) {
   Options o = opts();
   o.resources.hugetlb_max["2MB"] = 4 << 20;
   o.resources.memory_max = 32 << 20;
   o.resources.cpu_max = CpuMax{20000, 100000};
-  Plan p = plan_placement(hybrid(), o);
+  Plan p = plan_placement(hybrid_delegating_hugetlb(), o);
   ASSERT_FALSE(p.targets.empty());
   EXPECT_EQ(p.targets[0].hierarchy.version, Version::v2);  // first: its fd goes to clone3
   EXPECT_EQ(p.targets[0].controllers, std::set<std::string>{"hugetlb"});
@@ -77,6 +85,39 @@ TEST(Placement, HybridHugetlbOnV2RestOnV1) {
       EXPECT_EQ(t.writes.at(0).file, "memory.limit_in_bytes");
     }
   }
+}
+
+TEST(Placement, HugetlbTheV2RootHasButDoesNotDelegateIsRefusedNotEnabled) {
+  Options o = opts();
+  o.resources.hugetlb_max["2MB"] = 4 << 20;
+  o.resources.memory_max = 32 << 20;
+  try {
+    plan_placement(hybrid(), o);
+    FAIL() << "expected an error";
+  } catch (const PlacementError& e) {
+    EXPECT_EQ(e.key(), "hugetlb.2MB.max");
+    EXPECT_THAT(e.what(), HasSubstr("hugetlb is available in the cgroup2 hierarchy at "
+                                    "/sys/fs/cgroup/unified but not delegated to modrt's cgroup "
+                                    "'/' (not in its cgroup.subtree_control)"));
+    EXPECT_THAT(e.what(), HasSubstr("no v1 hierarchy has it"));
+    EXPECT_THAT(e.what(), HasSubstr("modrt does not change cgroups it did not create"));
+  }
+  // Without the hugetlb limit the same host is fine: placement in v2 needs no controller.
+  o.resources.hugetlb_max.clear();
+  Plan p = plan_placement(hybrid(), o);
+  EXPECT_EQ(p.targets.at(0).hierarchy.version, Version::v2);
+  EXPECT_TRUE(p.targets.at(0).controllers.empty());
+  EXPECT_TRUE(p.targets.at(0).writes.empty());
+}
+
+TEST(Placement, AnUndelegatedV2ControllerFallsBackToV1WhenV1HasIt) {
+  HostLayout l = hybrid();
+  l.unified->controllers = {"hugetlb", "pids"};
+  Options o = opts();
+  o.resources.pids_max = 16;
+  Plan p = plan_placement(l, o);
+  EXPECT_THAT(p.drivers, ::testing::Contains(std::pair<std::string, Version>{"pids", Version::v1}));
+  EXPECT_TRUE(p.targets.at(0).controllers.empty());
 }
 
 TEST(Placement, WithoutAccountingOnlyWhatLimitsNeed) {
@@ -104,7 +145,7 @@ TEST(Placement, DriverV2RefusesWhatOnlyV1Has) {
   } catch (const PlacementError& e) {
     EXPECT_EQ(e.key(), "memory.max");
     EXPECT_THAT(e.what(), HasSubstr("driver v2"));
-    EXPECT_THAT(e.what(), HasSubstr("offers [hugetlb]"));
+    EXPECT_THAT(e.what(), HasSubstr("delegates [], not [hugetlb]"));
   }
 }
 
@@ -124,8 +165,29 @@ TEST(Placement, PureV2UsesOnlyDelegatedControllers) {
   Plan p = plan_placement(pure_v2(), o);
   ASSERT_EQ(p.targets.size(), 1u);
   EXPECT_EQ(p.targets[0].controllers, (std::set<std::string>{"memory", "pids"}));
-  o.resources.io_weight = 100;  // offered by the host, but not delegated to our cgroup
-  EXPECT_THROW(plan_placement(pure_v2(), o), PlacementError);
+  o.resources.io_weight = 100;  // our cgroup has io, but does not delegate it
+  try {
+    plan_placement(pure_v2(), o);
+    FAIL() << "expected an error";
+  } catch (const PlacementError& e) {
+    EXPECT_EQ(e.key(), "io.weight");
+    EXPECT_THAT(e.what(), HasSubstr("io is available in the cgroup2 hierarchy at /sys/fs/cgroup "
+                                    "but not delegated to modrt's cgroup '/user.slice/me'"));
+  }
+}
+
+TEST(Placement, DriverV2WithAnUndelegatedControllerSaysSo) {
+  Options o = opts(DriverChoice::v2);
+  o.resources.hugetlb_max["2MB"] = 1 << 21;
+  try {
+    plan_placement(hybrid(), o);
+    FAIL() << "expected an error";
+  } catch (const PlacementError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("not delegated"));
+    EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("v1 hierarchy")));
+  }
+  EXPECT_EQ(plan_placement(hybrid_delegating_hugetlb(), o).targets.at(0).controllers,
+            std::set<std::string>{"hugetlb"});
 }
 
 TEST(Placement, SwapWithoutMemoryLimitOnV1) {

@@ -1,10 +1,8 @@
 // remove_cgroups from the ledger alone, on a directory tree that stands in for cgroupfs (empty
-// directories are empty cgroups; cgroup.subtree_control is a plain file here).
+// directories are empty cgroups).
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 #include <spdlog/logger.h>
@@ -65,34 +63,6 @@ TEST_F(Teardown, IsIdempotentAndToleratesWhatIsAlreadyGone) {
   ledger_.record(kLedgerCgroup, ledger_value(Version::v1, root_ / "never-made"));
   remove_cgroups(ctx_);
   remove_cgroups(ctx_);
-  EXPECT_TRUE(ledger_.empty());
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-TEST_F(Teardown, AControllerEnabledInTheRootGoesOffOnlyWithTheLastModrtCgroup) {
-  fs::path v2root = make("unified");
-  std::ofstream(v2root / "cgroup.subtree_control") << "";
-  fs::path shared = make("unified/modrt"), leaf = make("unified/modrt/web"),
-           other = make("unified/modrt/db");
-  std::string entry = (v2root.string() + "\thugetlb\t" + shared.string());
-  ledger_.record(kLedgerSubtree, entry);
-  ledger_.record(kLedgerShared, ledger_value(Version::v2, shared));
-  ledger_.record(kLedgerCgroup, ledger_value(Version::v2, leaf));
-  remove_cgroups(ctx_);
-  EXPECT_EQ(slurp(v2root / "cgroup.subtree_control"), "") << "db still needs it";
-
-  fs::remove(other);
-  ledger_.record(kLedgerSubtree, entry);
-  ledger_.record(kLedgerShared, ledger_value(Version::v2, shared));
-  remove_cgroups(ctx_);
-  EXPECT_FALSE(fs::exists(shared));
-  EXPECT_EQ(slurp(v2root / "cgroup.subtree_control"), "-hugetlb");
   EXPECT_TRUE(ledger_.empty());
 }
 
