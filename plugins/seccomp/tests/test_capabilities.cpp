@@ -43,9 +43,9 @@ Sets sets_of(const std::string& out) {
   return {caps["CapInh"], caps["CapPrm"], caps["CapEff"], caps["CapBnd"], caps["CapAmb"]};
 }
 
-using CapabilityTest = LockdownTest;
+using SeccompCapabilityTest = LockdownTest;
 
-TEST_F(CapabilityTest, DefaultIsTheFourteenContainerEnginesKeep) {
+TEST_F(SeccompCapabilityTest, DefaultIsTheFourteenContainerEnginesKeep) {
   Result r = sh("grep Cap /proc/self/status");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Sets s = sets_of(r.out);
@@ -56,7 +56,7 @@ TEST_F(CapabilityTest, DefaultIsTheFourteenContainerEnginesKeep) {
   EXPECT_EQ(s.amb, 0u);
 }
 
-TEST_F(CapabilityTest, AddAndDropByName) {
+TEST_F(SeccompCapabilityTest, AddAndDropByName) {
   Result r = sh("grep Cap /proc/self/status",
                 "{capabilities: {add: [NET_ADMIN, cap_sys_ptrace], drop: [NET_RAW, CAP_MKNOD]}}");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -68,7 +68,7 @@ TEST_F(CapabilityTest, AddAndDropByName) {
   EXPECT_EQ(s.prm, want);
 }
 
-TEST_F(CapabilityTest, DropAllLeavesRootPowerless) {
+TEST_F(SeccompCapabilityTest, DropAllLeavesRootPowerless) {
   Result r = sh("grep Cap /proc/self/status; touch /tmp/f; chown 1000 /tmp/f; echo chown=$?",
                 "{capabilities: {drop: [ALL]}}");
   Sets s = sets_of(r.out);
@@ -77,12 +77,12 @@ TEST_F(CapabilityTest, DropAllLeavesRootPowerless) {
   EXPECT_THAT(r.err, HasSubstr("Operation not permitted"));
 }
 
-TEST_F(CapabilityTest, WithTheDefaultRootCanChown) {
+TEST_F(SeccompCapabilityTest, WithTheDefaultRootCanChown) {
   Result r = sh("touch /tmp/f; chown 1000 /tmp/f; echo chown=$?");
   EXPECT_THAT(r.out, HasSubstr("chown=0")) << r.err;
 }
 
-TEST_F(CapabilityTest, AllKeepsEveryCapabilityAndOpensTheGuardedSyscalls) {
+TEST_F(SeccompCapabilityTest, AllKeepsEveryCapabilityAndOpensTheGuardedSyscalls) {
   // With CAP_SYS_ADMIN kept, the default profile lets mount through (in the container's own mount
   // namespace), as the capability already decides who may mount.
   Result r = sh("grep Cap /proc/self/status; mount -t tmpfs none /tmp && echo mounted",
@@ -94,7 +94,7 @@ TEST_F(CapabilityTest, AllKeepsEveryCapabilityAndOpensTheGuardedSyscalls) {
   EXPECT_THAT(r.out, HasSubstr("mounted"));
 }
 
-TEST_F(CapabilityTest, NonRootWorkloadHasNoEffectiveCapabilities) {
+TEST_F(SeccompCapabilityTest, NonRootWorkloadHasNoEffectiveCapabilities) {
   Result r = sh("id -u; grep Cap /proc/self/status", "{}", "{uid: 1000, gid: 1000}");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("1000\n"));
@@ -105,7 +105,7 @@ TEST_F(CapabilityTest, NonRootWorkloadHasNoEffectiveCapabilities) {
   EXPECT_EQ(s.amb, 0u);
 }
 
-TEST_F(CapabilityTest, AmbientCapabilitiesSurviveTheExecOfANonRootWorkload) {
+TEST_F(SeccompCapabilityTest, AmbientCapabilitiesSurviveTheExecOfANonRootWorkload) {
   Result r =
       sh("id -u; grep Cap /proc/self/status",
          "{capabilities: {drop: [ALL], add: [NET_BIND_SERVICE], ambient: [NET_BIND_SERVICE]}}",
@@ -121,7 +121,7 @@ TEST_F(CapabilityTest, AmbientCapabilitiesSurviveTheExecOfANonRootWorkload) {
   EXPECT_EQ(s.amb, want);
 }
 
-TEST_F(CapabilityTest, ACapabilityOutsideModrtsBoundingSetIsAnError) {
+TEST_F(SeccompCapabilityTest, ACapabilityOutsideModrtsBoundingSetIsAnError) {
   // Without a user namespace the workload starts with modrt's own bounding set; a capability this
   // host withholds from us cannot be granted. Only testable where one is withheld.
   std::ifstream status("/proc/self/status");

@@ -13,9 +13,9 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-using FilterTest = LockdownTest;
+using SeccompFilterTest = LockdownTest;
 
-TEST_F(FilterTest, DefaultProfileRefusesNamespacesMountsAndKeyringsWithEperm) {
+TEST_F(SeccompFilterTest, DefaultProfileRefusesNamespacesMountsAndKeyringsWithEperm) {
   Result r =
       sh("grep Seccomp: /proc/self/status;"
          "unshare -r true; echo unshare=$?;"
@@ -34,7 +34,7 @@ TEST_F(FilterTest, DefaultProfileRefusesNamespacesMountsAndKeyringsWithEperm) {
   EXPECT_THAT(r.out, HasSubstr("clone3: ENOSYS"));
 }
 
-TEST_F(FilterTest, WithoutAFilterTheSameCallsGoThrough) {
+TEST_F(SeccompFilterTest, WithoutAFilterTheSameCallsGoThrough) {
   Result r = sh("grep Seccomp: /proc/self/status; /probe keyctl; /probe unshare-user; /probe bpf",
                 "{profile: none}");
   ASSERT_EQ(r.exit_code, 1) << r.err;  // bpf(-1) fails with EINVAL: through to the kernel
@@ -44,7 +44,7 @@ TEST_F(FilterTest, WithoutAFilterTheSameCallsGoThrough) {
   EXPECT_THAT(r.out, HasSubstr("bpf: EINVAL"));
 }
 
-TEST_F(FilterTest, DefaultProfileRunsOrdinaryPrograms) {
+TEST_F(SeccompFilterTest, DefaultProfileRunsOrdinaryPrograms) {
   // ls, sh and a web server, fetched over the host's loopback from inside the container.
   std::string port = std::to_string(20000 + ::getpid() % 20000);
   Result r =
@@ -64,7 +64,7 @@ TEST_F(FilterTest, DefaultProfileRunsOrdinaryPrograms) {
   EXPECT_THAT(r.out, HasSubstr("getpid: ok"));
 }
 
-TEST_F(FilterTest, KillRuleKillsTheWorkloadWithSigsys) {
+TEST_F(SeccompFilterTest, KillRuleKillsTheWorkloadWithSigsys) {
   Container c;
   c.args = {"/probe", "getpid"};
   c.seccomp_with = "{rules: [{names: [getpid], action: kill}]}";
@@ -75,7 +75,7 @@ TEST_F(FilterTest, KillRuleKillsTheWorkloadWithSigsys) {
   EXPECT_THAT(r.err, HasSubstr("seccomp profile 'default (refined)'"));
 }
 
-TEST_F(FilterTest, KillRuleWorksWithoutOtherStages) {
+TEST_F(SeccompFilterTest, KillRuleWorksWithoutOtherStages) {
   Container c;
   c.rootfs = false;
   c.args = {host_probe(), "getpid"};
@@ -90,7 +90,7 @@ TEST_F(FilterTest, KillRuleWorksWithoutOtherStages) {
   EXPECT_THAT(r.out, HasSubstr("keyctl: EPERM"));
 }
 
-TEST_F(FilterTest, ArgumentFilteredRuleBehavesAsWritten) {
+TEST_F(SeccompFilterTest, ArgumentFilteredRuleBehavesAsWritten) {
   // personality only with arg0 == 0; the default profile also allows 8 (linux32) and a query.
   std::string with =
       "{rules: [{names: [personality], action: allow, args: [{index: 0, op: eq, value: 0}]}]}";
@@ -108,7 +108,7 @@ TEST_F(FilterTest, ArgumentFilteredRuleBehavesAsWritten) {
   EXPECT_THAT(r.out, HasSubstr("linux32=0"));
 }
 
-TEST_F(FilterTest, ProfileFileInTheConfigFolder) {
+TEST_F(SeccompFilterTest, ProfileFileInTheConfigFolder) {
   dir.write("profile.yaml",
             "# allow everything but the keyring, which answers ENOSYS\n"
             "default_action: allow\n"
@@ -125,7 +125,7 @@ TEST_F(FilterTest, ProfileFileInTheConfigFolder) {
   EXPECT_THAT(r.out, HasSubstr("Seccomp:\t2"));
 }
 
-TEST_F(FilterTest, StrictAllowlistWithWhatTheCoreNeedsAfterTheStage) {
+TEST_F(SeccompFilterTest, StrictAllowlistWithWhatTheCoreNeedsAfterTheStage) {
   // What runs under the filter: the core's last steps (send its timings, chdir, execve; malloc
   // between them) and the static probe's C library start-up. The README lists the core's part.
   std::string core = "execve, chdir, sendto, brk, mmap, munmap, mprotect, exit_group";
@@ -152,7 +152,7 @@ TEST_F(FilterTest, StrictAllowlistWithWhatTheCoreNeedsAfterTheStage) {
   EXPECT_THAT(r.err, HasSubstr("strict.yaml' kills or traps"));
 }
 
-TEST_F(FilterTest, CompiledFiltersAreCachedAcrossRuns) {
+TEST_F(SeccompFilterTest, CompiledFiltersAreCachedAcrossRuns) {
   Container c;
   c.args = {"/probe", "keyctl"};
   std::string config = write_config(c);
@@ -165,7 +165,7 @@ TEST_F(FilterTest, CompiledFiltersAreCachedAcrossRuns) {
   EXPECT_TRUE(std::filesystem::is_directory(modrt.state_root() / ".seccomp"));
 }
 
-TEST_F(FilterTest, CacheFalseCompilesEveryTime) {
+TEST_F(SeccompFilterTest, CacheFalseCompilesEveryTime) {
   Container c;
   c.args = {"/probe", "keyctl"};
   c.seccomp_with = "{cache: false}";
@@ -178,7 +178,7 @@ TEST_F(FilterTest, CacheFalseCompilesEveryTime) {
   EXPECT_FALSE(std::filesystem::exists(modrt.state_root() / ".seccomp"));
 }
 
-TEST_F(FilterTest, OtherAbisAreKilledUnlessListed) {
+TEST_F(SeccompFilterTest, OtherAbisAreKilledUnlessListed) {
   if (test::run({host_probe(), "i386-getpid"}).exit_code != 0)
     GTEST_SKIP() << "kernel without 32-bit emulation";
   Container c;
@@ -192,7 +192,7 @@ TEST_F(FilterTest, OtherAbisAreKilledUnlessListed) {
   EXPECT_THAT(r.out, HasSubstr("i386-getpid: ok"));
 }
 
-TEST_F(FilterTest, WithoutNoNewPrivsTheFilterIsLoadedBeforeCapabilitiesGo) {
+TEST_F(SeccompFilterTest, WithoutNoNewPrivsTheFilterIsLoadedBeforeCapabilitiesGo) {
   Result r =
       sh("grep -E 'NoNewPrivs|Seccomp:' /proc/self/status; /probe keyctl", "{no_new_privs: false}");
   EXPECT_THAT(r.out, HasSubstr("NoNewPrivs:\t0"));

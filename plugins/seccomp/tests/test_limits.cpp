@@ -9,21 +9,21 @@ namespace {
 
 using ::testing::HasSubstr;
 
-using LimitsTest = LockdownTest;
+using SeccompLimitsTest = LockdownTest;
 
-TEST_F(LimitsTest, NoNewPrivsIsOnByDefault) {
+TEST_F(SeccompLimitsTest, NoNewPrivsIsOnByDefault) {
   Result r = sh("grep NoNewPrivs /proc/self/status");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("NoNewPrivs:\t1"));
 }
 
-TEST_F(LimitsTest, NoNewPrivsCanBeLeftOff) {
+TEST_F(SeccompLimitsTest, NoNewPrivsCanBeLeftOff) {
   Result r = sh("grep NoNewPrivs /proc/self/status", "{profile: none, no_new_privs: false}");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("NoNewPrivs:\t0"));
 }
 
-TEST_F(LimitsTest, RlimitsAreVisibleInProcLimits) {
+TEST_F(SeccompLimitsTest, RlimitsAreVisibleInProcLimits) {
   Result r =
       sh("cat /proc/self/limits",
          "{rlimits: {nofile: {soft: 1024, hard: 4096}, core: 0, nproc: {soft: 500, hard: 600},"
@@ -41,7 +41,7 @@ TEST_F(LimitsTest, RlimitsAreVisibleInProcLimits) {
             std::make_pair(std::string("67108864"), std::string("unlimited")));
 }
 
-TEST_F(LimitsTest, TheWorkloadIsHeldToItsLimit) {
+TEST_F(SeccompLimitsTest, TheWorkloadIsHeldToItsLimit) {
   // nofile 6: descriptors 0..5 can exist, the sixth open fails.
   Container c;
   c.args = {"/probe", "open-many"};
@@ -50,7 +50,7 @@ TEST_F(LimitsTest, TheWorkloadIsHeldToItsLimit) {
   EXPECT_THAT(r.out, HasSubstr("highest fd 5\nopen-many: EMFILE")) << r.err;
 }
 
-TEST_F(LimitsTest, ALimitAboveWhatTheKernelAllowsFailsTheRunAndRollsBack) {
+TEST_F(SeccompLimitsTest, ALimitAboveWhatTheKernelAllowsFailsTheRunAndRollsBack) {
   // Beyond fs.nr_open no one may raise nofile, root included.
   Result r = sh("echo should-not-run", "{rlimits: {nofile: {soft: 1024, hard: 4000000000}}}");
   EXPECT_EQ(r.exit_code, 125) << r.err;

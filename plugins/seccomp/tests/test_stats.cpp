@@ -15,7 +15,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-using StatsTest = LockdownTest;
+using SeccompStatsTest = LockdownTest;
 
 std::vector<pid_t> children_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
@@ -24,7 +24,7 @@ std::vector<pid_t> children_of(pid_t pid) {
   return out;
 }
 
-TEST_F(StatsTest, ShowWhatTheWorkloadRunsWith) {
+TEST_F(SeccompStatsTest, ShowWhatTheWorkloadRunsWith) {
   Container c;
   c.args = {"/bin/sleep", "1000"};
   c.seccomp_with = "{capabilities: {drop: [ALL], add: [KILL, NET_BIND_SERVICE]}}";

@@ -10,7 +10,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-using ValidateTest = LockdownTest;
+using SeccompValidateTest = LockdownTest;
 
 Container with(const std::string& seccomp_with) {
   Container c;
@@ -19,14 +19,14 @@ Container with(const std::string& seccomp_with) {
   return c;
 }
 
-TEST_F(ValidateTest, AGoodConfigValidates) {
+TEST_F(SeccompValidateTest, AGoodConfigValidates) {
   Result r =
       validate(with("{profile: default, capabilities: {add: [NET_ADMIN]}, "
                     "rlimits: {nofile: 1024}, rules: [{names: [getpid], action: log}]}"));
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
-TEST_F(ValidateTest, UnknownSyscall) {
+TEST_F(SeccompValidateTest, UnknownSyscall) {
   Container c = with("{rules: [{names: [getpid, frobnicate], action: kill}]}");
   for (const char* verb : {"validate", "run"}) {
     Result r = modrt.run({verb, "-c", write_config(c)});
@@ -36,14 +36,14 @@ TEST_F(ValidateTest, UnknownSyscall) {
   }
 }
 
-TEST_F(ValidateTest, UnknownCapability) {
+TEST_F(SeccompValidateTest, UnknownCapability) {
   Result r = validate(with("{capabilities: {drop: [NET_WIZARD]}}"));
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_THAT(r.err,
               HasSubstr("stages[2].with.capabilities.drop[0]: unknown capability 'NET_WIZARD'"));
 }
 
-TEST_F(ValidateTest, BadAction) {
+TEST_F(SeccompValidateTest, BadAction) {
   Result r = validate(with("{rules: [{names: [getpid], action: deny}]}"));
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_THAT(r.err, HasSubstr("stages[2].with.rules[0].action: unknown action 'deny'"));
@@ -52,20 +52,20 @@ TEST_F(ValidateTest, BadAction) {
   EXPECT_THAT(r.err, HasSubstr("stages[2].with.default_action: unknown action 'errno(EWHATEVER)'"));
 }
 
-TEST_F(ValidateTest, UnknownRlimit) {
+TEST_F(SeccompValidateTest, UnknownRlimit) {
   Result r = validate(with("{rlimits: {open_files: 10}}"));
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_THAT(r.err, HasSubstr("stages[2].with.rlimits.open_files: unknown resource limit"));
 }
 
-TEST_F(ValidateTest, ProfileThatForbidsExec) {
+TEST_F(SeccompValidateTest, ProfileThatForbidsExec) {
   Result r =
       validate(with("{default_action: kill, rules: [{names: [read, write], action: allow}]}"));
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_THAT(r.err, HasSubstr("gives execve the action kill"));
 }
 
-TEST_F(ValidateTest, SeccompBeforeFs) {
+TEST_F(SeccompValidateTest, SeccompBeforeFs) {
   std::string yaml = "name: " + unique_name("sc") +
                      "\nprocess: {args: [/bin/true]}\nstages:\n"
                      "  - plugin: ns\n    with: {namespaces: [mount]}\n"

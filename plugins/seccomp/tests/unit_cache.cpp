@@ -13,7 +13,7 @@
 namespace modrt::seccomp {
 namespace {
 
-class Cache : public ::testing::Test {
+class SeccompCache : public ::testing::Test {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/modrt-seccomp-cache-XXXXXX";
@@ -30,7 +30,7 @@ bool same(const BpfProgram& a, const BpfProgram& b) {
          std::memcmp(a.code.data(), b.code.data(), a.code.size() * sizeof(sock_filter)) == 0;
 }
 
-TEST_F(Cache, KeyNamesEverythingTheProgramDependsOn) {
+TEST_F(SeccompCache, KeyNamesEverythingTheProgramDependsOn) {
   Profile a = default_profile(default_capabilities());
   Profile b = default_profile(default_capabilities() | bit(CAP_SYS_ADMIN));
   Profile c = a;
@@ -44,7 +44,7 @@ TEST_F(Cache, KeyNamesEverythingTheProgramDependsOn) {
   EXPECT_NE(cache_key(a).find("libseccomp 2."), std::string::npos);
 }
 
-TEST_F(Cache, StoredProgramsComeBackUnchanged) {
+TEST_F(SeccompCache, StoredProgramsComeBackUnchanged) {
   Profile profile = default_profile(default_capabilities());
   std::string key = cache_key(profile);
   EXPECT_FALSE(read_cached(dir_, key));
@@ -60,7 +60,7 @@ TEST_F(Cache, StoredProgramsComeBackUnchanged) {
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir_), {}), 1);
 }
 
-TEST_F(Cache, AnEntryUnderTheSameNameWithAnotherKeyIsAMiss) {
+TEST_F(SeccompCache, AnEntryUnderTheSameNameWithAnotherKeyIsAMiss) {
   Profile profile = default_profile(default_capabilities());
   std::string key = cache_key(profile);
   store_cached(dir_, key, SyscallFilter(profile).compile());
@@ -72,7 +72,7 @@ TEST_F(Cache, AnEntryUnderTheSameNameWithAnotherKeyIsAMiss) {
   EXPECT_FALSE(read_cached(dir_, key));
 }
 
-TEST_F(Cache, TruncatedOrMalformedEntriesAreMisses) {
+TEST_F(SeccompCache, TruncatedOrMalformedEntriesAreMisses) {
   Profile profile = default_profile(default_capabilities());
   std::string key = cache_key(profile);
   store_cached(dir_, key, SyscallFilter(profile).compile());
@@ -86,7 +86,7 @@ TEST_F(Cache, TruncatedOrMalformedEntriesAreMisses) {
   EXPECT_FALSE(read_cached(dir_, key));
 }
 
-TEST_F(Cache, AnUnwritableFolderIsAnErrorTheStageIgnores) {
+TEST_F(SeccompCache, AnUnwritableFolderIsAnErrorTheStageIgnores) {
   std::filesystem::path file = root_ / "not-a-dir";
   std::ofstream(file) << "x";
   Profile profile = default_profile(default_capabilities());

@@ -69,7 +69,7 @@ long try_mount() {
   return ::mount("none", "/nonexistent-modrt-unit", "tmpfs", 0, nullptr);
 }
 
-class DefaultFilter : public ::testing::Test {
+class SeccompDefaultFilter : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     program_ = new BpfProgram(compile(default_profile(default_capabilities())));
@@ -77,15 +77,15 @@ class DefaultFilter : public ::testing::Test {
   static void TearDownTestSuite() { delete program_; }
   static BpfProgram* program_;
 };
-BpfProgram* DefaultFilter::program_ = nullptr;
+BpfProgram* SeccompDefaultFilter::program_ = nullptr;
 
-TEST_F(DefaultFilter, CompilesToAProgramTheKernelTakes) {
+TEST_F(SeccompDefaultFilter, CompilesToAProgramTheKernelTakes) {
   EXPECT_GT(program_->code.size(), 100u);
   EXPECT_LE(program_->code.size(), 4096u);
   EXPECT_EQ(outcome(*program_, [] { return ::syscall(SYS_getpid); }), kOk);
 }
 
-TEST_F(DefaultFilter, OrdinaryCallsWork) {
+TEST_F(SeccompDefaultFilter, OrdinaryCallsWork) {
   EXPECT_EQ(outcome(*program_, [] { return ::syscall(SYS_getppid); }), kOk);
   EXPECT_EQ(outcome(*program_, [] { return ::syscall(SYS_uname, nullptr); }), EFAULT);
   EXPECT_EQ(outcome(*program_,
@@ -101,7 +101,7 @@ TEST_F(DefaultFilter, OrdinaryCallsWork) {
       << "unshare is one call: allowed only with CAP_SYS_ADMIN kept";
 }
 
-TEST_F(DefaultFilter, DangerousCallsGetEperm) {
+TEST_F(SeccompDefaultFilter, DangerousCallsGetEperm) {
   EXPECT_EQ(
       outcome(
           *program_,
@@ -128,7 +128,7 @@ TEST_F(DefaultFilter, DangerousCallsGetEperm) {
             EPERM);
 }
 
-TEST_F(DefaultFilter, NamespaceFlagsOfCloneAreRefusedAndClone3FallsBack) {
+TEST_F(SeccompDefaultFilter, NamespaceFlagsOfCloneAreRefusedAndClone3FallsBack) {
   EXPECT_EQ(outcome(*program_,
                     [] {
                       return ::syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr,
@@ -138,7 +138,7 @@ TEST_F(DefaultFilter, NamespaceFlagsOfCloneAreRefusedAndClone3FallsBack) {
   EXPECT_EQ(outcome(*program_, [] { return ::syscall(SYS_clone3, nullptr, 0); }), ENOSYS);
 }
 
-TEST_F(DefaultFilter, CallsNewerThanLibseccompGetEnosys) {
+TEST_F(SeccompDefaultFilter, CallsNewerThanLibseccompGetEnosys) {
   // The next number after the newest call libseccomp knows: on a newer kernel a real call (C
   // libraries fall back on ENOSYS), on an older one nothing; either way not EPERM.
   long next = SyscallFilter::newest_known_syscall() + 1;
@@ -150,7 +150,7 @@ TEST_F(DefaultFilter, CallsNewerThanLibseccompGetEnosys) {
   EXPECT_EQ(outcome(*program_, [] { return ::syscall(SYS_setns, -1, 0); }), EPERM);
 }
 
-TEST(Filter, ADefaultThatAllowsLetsNewerCallsThrough) {
+TEST(SeccompFilter, ADefaultThatAllowsLetsNewerCallsThrough) {
   BpfProgram p =
       compile(from_yaml("{default_action: allow, rules: [{names: [getppid], action: kill}]}"));
   long next = SyscallFilter::newest_known_syscall() + 1;
@@ -172,25 +172,25 @@ bool has_ia32() {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-TEST_F(DefaultFilter, X32CallsAreKilled) {
+TEST_F(SeccompDefaultFilter, X32CallsAreKilled) {
   // The filter decides before the kernel looks, so this holds with or without x32 support.
   EXPECT_EQ(outcome(*program_, [] { return ::syscall(0x40000000 | SYS_getpid); }), -SIGSYS);
 }
 
-TEST_F(DefaultFilter, I386CallsAreKilled) {
+TEST_F(SeccompDefaultFilter, I386CallsAreKilled) {
   if (!has_ia32()) GTEST_SKIP() << "kernel without 32-bit emulation";
   // Native only: a 32-bit call through int 0x80 has other numbers than the filter's x86_64 ones.
   EXPECT_EQ(outcome(*program_, i386_getpid), -SIGSYS);
 }
 
-TEST(Filter, ListedCompatAbiRunsUnderTheSameRules) {
+TEST(SeccompFilter, ListedCompatAbiRunsUnderTheSameRules) {
   if (!has_ia32()) GTEST_SKIP() << "kernel without 32-bit emulation";
   BpfProgram both = compile(from_yaml("{architectures: [x86_64, x86]}"));
   EXPECT_EQ(outcome(both, i386_getpid), kOk);
   EXPECT_EQ(outcome(both, [] { return ::syscall(SYS_getpid); }), kOk);
 }
 
-TEST(Filter, SysAdminKeptAllowsMountAndUnshare) {
+TEST(SeccompFilter, SysAdminKeptAllowsMountAndUnshare) {
   BpfProgram admin = compile(default_profile(default_capabilities() | bit(CAP_SYS_ADMIN)));
   EXPECT_EQ(outcome(admin, try_mount), ENOENT);  // through the filter, refused by the kernel
   EXPECT_EQ(outcome(admin, [] { return ::syscall(SYS_unshare, CLONE_NEWUSER); }), kOk);
@@ -198,18 +198,18 @@ TEST(Filter, SysAdminKeptAllowsMountAndUnshare) {
             EPERM);
 }
 
-TEST(Filter, KillRuleKillsWithSigsys) {
+TEST(SeccompFilter, KillRuleKillsWithSigsys) {
   BpfProgram p = compile(from_yaml("{rules: [{names: [getpid], action: kill}]}"));
   EXPECT_EQ(outcome(p, [] { return ::syscall(SYS_getpid); }), -SIGSYS);
   EXPECT_EQ(outcome(p, [] { return ::syscall(SYS_getppid); }), kOk);
 }
 
-TEST(Filter, TrapRaisesSigsys) {
+TEST(SeccompFilter, TrapRaisesSigsys) {
   BpfProgram p = compile(from_yaml("{rules: [{names: [getppid], action: trap}]}"));
   EXPECT_EQ(outcome(p, [] { return ::syscall(SYS_getppid); }), -SIGSYS);
 }
 
-TEST(Filter, ErrnoValueIsTheOneWritten) {
+TEST(SeccompFilter, ErrnoValueIsTheOneWritten) {
   BpfProgram p =
       compile(from_yaml("{rules: [{names: [getppid], action: errno(ENOSYS)},"
                         "         {names: [getuid], action: errno(42)}]}"));
@@ -217,7 +217,7 @@ TEST(Filter, ErrnoValueIsTheOneWritten) {
   EXPECT_EQ(outcome(p, [] { return ::syscall(SYS_getuid); }), 42);
 }
 
-TEST(Filter, ArgumentFilteredRuleBehavesAsWritten) {
+TEST(SeccompFilter, ArgumentFilteredRuleBehavesAsWritten) {
   BpfProgram p = compile(from_yaml(
       "{rules: [{names: [personality], action: allow, args: [{index: 0, op: eq, value: 0}]}]}"));
   EXPECT_EQ(outcome(p, [] { return ::syscall(SYS_personality, 0UL); }), kOk);
@@ -225,7 +225,7 @@ TEST(Filter, ArgumentFilteredRuleBehavesAsWritten) {
   EXPECT_EQ(outcome(p, [] { return ::syscall(SYS_personality, 8UL); }), EPERM);
 }
 
-TEST(Filter, MaskedEqualityAndOrderedComparisons) {
+TEST(SeccompFilter, MaskedEqualityAndOrderedComparisons) {
   BpfProgram p = compile(from_yaml(
       "{default_action: allow, rules: ["
       "  {names: [umask], action: errno(EACCES), args: [{index: 0, op: masked_eq, value: 0o7, "
@@ -237,7 +237,7 @@ TEST(Filter, MaskedEqualityAndOrderedComparisons) {
   EXPECT_EQ(outcome(p, [] { return ::syscall(SYS_getpriority, PRIO_PROCESS, 0); }), kOk);
 }
 
-TEST(Filter, CustomAllowlistDeniesTheRest) {
+TEST(SeccompFilter, CustomAllowlistDeniesTheRest) {
   BpfProgram p = compile(
       from_yaml("{default_action: errno(EPERM), rules: [{names: [execve, exit_group, getpid], "
                 "action: allow}]}"));
@@ -245,7 +245,7 @@ TEST(Filter, CustomAllowlistDeniesTheRest) {
   EXPECT_EQ(outcome(p, [] { return ::syscall(SYS_getppid); }), EPERM);
 }
 
-TEST(Filter, LogActionLetsTheCallThrough) {
+TEST(SeccompFilter, LogActionLetsTheCallThrough) {
   if (!kernel_supports(SCMP_ACT_LOG)) GTEST_SKIP() << "kernel without SECCOMP_RET_LOG";
   BpfProgram p = compile(from_yaml("{rules: [{names: [getppid], action: log}]}"));
   EXPECT_EQ(outcome(p, [] { return ::syscall(SYS_getppid); }), kOk);

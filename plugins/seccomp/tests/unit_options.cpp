@@ -44,7 +44,7 @@ std::string error_of(const std::string& with, const std::string& before = "",
   return "";
 }
 
-TEST(Options, DefaultsAreTheDefaultProfileFourteenCapabilitiesAndNoNewPrivs) {
+TEST(SeccompOptions, DefaultsAreTheDefaultProfileFourteenCapabilitiesAndNoNewPrivs) {
   Options o = parse("{}");
   ASSERT_TRUE(o.profile);
   EXPECT_EQ(o.profile->label, "default");
@@ -56,31 +56,31 @@ TEST(Options, DefaultsAreTheDefaultProfileFourteenCapabilitiesAndNoNewPrivs) {
   EXPECT_TRUE(o.rlimits.empty());
 }
 
-TEST(Options, ProfileNoneLoadsNoFilter) {
+TEST(SeccompOptions, ProfileNoneLoadsNoFilter) {
   Options o = parse("{profile: none, no_new_privs: false}");
   EXPECT_FALSE(o.profile);
   EXPECT_FALSE(o.no_new_privs);
 }
 
-TEST(Options, ProfileNoneRefusesRules) {
+TEST(SeccompOptions, ProfileNoneRefusesRules) {
   EXPECT_NE(error_of("{profile: none, rules: [{names: [getpid], action: kill}]}")
                 .find("stages[0].with.profile: is none"),
             std::string::npos);
 }
 
-TEST(Options, UnknownKeyIsNamed) {
+TEST(SeccompOptions, UnknownKeyIsNamed) {
   std::string e = error_of("{profil: default}");
   EXPECT_NE(e.find("stages[0].with.profil: unknown key 'profil' (did you mean 'profile'?)"),
             std::string::npos)
       << e;
 }
 
-TEST(Options, UnknownProfileName) {
+TEST(SeccompOptions, UnknownProfileName) {
   std::string e = error_of("{profile: strict}");
   EXPECT_NE(e.find("stages[0].with.profile: unknown profile 'strict'"), std::string::npos) << e;
 }
 
-TEST(Options, UnknownSyscallIsNamedWithItsPosition) {
+TEST(SeccompOptions, UnknownSyscallIsNamedWithItsPosition) {
   std::string e = error_of("{rules: [{names: [getpid, no_such_call], action: kill}]}");
   EXPECT_NE(e.find("test.yaml:5:"), std::string::npos) << e;
   EXPECT_NE(e.find("stages[0].with.rules[0].names[1]: unknown system call 'no_such_call'"),
@@ -88,7 +88,7 @@ TEST(Options, UnknownSyscallIsNamedWithItsPosition) {
       << e;
 }
 
-TEST(Options, NearMissesAreSuggested) {
+TEST(SeccompOptions, NearMissesAreSuggested) {
   EXPECT_NE(error_of("{rules: [{names: [getpdi], action: kill}]}")
                 .find("unknown system call 'getpdi' (did you mean 'getpid'?)"),
             std::string::npos);
@@ -103,7 +103,7 @@ TEST(Options, NearMissesAreSuggested) {
             std::string::npos);
 }
 
-TEST(Options, BadActionIsNamed) {
+TEST(SeccompOptions, BadActionIsNamed) {
   std::string e = error_of("{rules: [{names: [getpid], action: explode}]}");
   EXPECT_NE(e.find("stages[0].with.rules[0].action: unknown action 'explode'"), std::string::npos)
       << e;
@@ -113,7 +113,7 @@ TEST(Options, BadActionIsNamed) {
       << e;
 }
 
-TEST(Options, Actions) {
+TEST(SeccompOptions, Actions) {
   EXPECT_EQ(parse_action("allow"), Action::allow());
   EXPECT_EQ(parse_action("errno"), Action::fail_with(EPERM));
   EXPECT_EQ(parse_action("errno(EPERM)"), Action::fail_with(EPERM));
@@ -132,7 +132,7 @@ TEST(Options, Actions) {
   EXPECT_EQ(Action::fail_with(ENOSYS).to_libseccomp(), SCMP_ACT_ERRNO(ENOSYS));
 }
 
-TEST(Options, ArgumentConditions) {
+TEST(SeccompOptions, ArgumentConditions) {
   Options o = parse(
       "{rules: [{names: [personality], action: allow, args: [{index: 0, op: eq, value: 0}]},"
       "         {names: [clone], action: allow,"
@@ -147,7 +147,7 @@ TEST(Options, ArgumentConditions) {
   EXPECT_EQ(c.args[0].value, 0x7E020000u);
 }
 
-TEST(Options, BadArgumentConditions) {
+TEST(SeccompOptions, BadArgumentConditions) {
   auto rule = [](const std::string& arg) {
     return error_of("{rules: [{names: [personality], action: allow, args: [" + arg + "]}]}");
   };
@@ -166,7 +166,7 @@ TEST(Options, BadArgumentConditions) {
             std::string::npos);
 }
 
-TEST(Options, RulesReplaceTheDefaultProfilesRulesForTheirSyscalls) {
+TEST(SeccompOptions, RulesReplaceTheDefaultProfilesRulesForTheirSyscalls) {
   Options o = parse("{rules: [{names: [getpid], action: kill}]}");
   EXPECT_EQ(o.profile->label, "default (refined)");
   EXPECT_EQ(unconditional_action(*o.profile, "getpid"), Action::kill());
@@ -177,14 +177,14 @@ TEST(Options, RulesReplaceTheDefaultProfilesRulesForTheirSyscalls) {
   }
 }
 
-TEST(Options, DefaultActionWithoutProfileIsACustomProfile) {
+TEST(SeccompOptions, DefaultActionWithoutProfileIsACustomProfile) {
   Options o = parse("{default_action: errno(ENOSYS), rules: [{names: [execve], action: allow}]}");
   EXPECT_EQ(o.profile->label, "custom");
   EXPECT_EQ(o.profile->default_action, Action::fail_with(ENOSYS));
   EXPECT_EQ(o.profile->rules.size(), 1u);
 }
 
-TEST(Options, AProfileThatForbidsExecveIsRefused) {
+TEST(SeccompOptions, AProfileThatForbidsExecveIsRefused) {
   std::string e = error_of("{default_action: kill}");
   EXPECT_NE(e.find("gives execve the action kill"), std::string::npos) << e;
   e = error_of("{rules: [{names: [execve], action: errno}]}");
@@ -195,7 +195,7 @@ TEST(Options, AProfileThatForbidsExecveIsRefused) {
             "");
 }
 
-TEST(Options, ConflictingRulesAreRefusedAtTheRule) {
+TEST(SeccompOptions, ConflictingRulesAreRefusedAtTheRule) {
   std::string e = error_of(
       "{rules: [{names: [getpid], action: kill}, {names: [getppid, getpid], action: log}]}");
   EXPECT_NE(e.find("stages[0].with.rules[1]: 'getpid' also has a rule with action kill "
@@ -223,7 +223,7 @@ TEST(Options, ConflictingRulesAreRefusedAtTheRule) {
       << e;
 }
 
-TEST(Options, Architectures) {
+TEST(SeccompOptions, Architectures) {
   Options o = parse("{architectures: [x86_64, SCMP_ARCH_X86, x32]}");
   EXPECT_EQ(o.profile->architectures,
             (std::vector<uint32_t>{SCMP_ARCH_X86_64, SCMP_ARCH_X86, SCMP_ARCH_X32}));
@@ -234,7 +234,7 @@ TEST(Options, Architectures) {
             std::string::npos);
 }
 
-TEST(Options, MustComeAfterNsAndFs) {
+TEST(SeccompOptions, MustComeAfterNsAndFs) {
   std::string fs_after = "  - plugin: fs\n    with: {rootfs: /}\n";
   std::string e = error_of("{}", "", fs_after);
   EXPECT_NE(e.find("the seccomp stage (stages[0]) must come after the fs stage (stages[1])"),
@@ -245,7 +245,7 @@ TEST(Options, MustComeAfterNsAndFs) {
             std::string::npos);
 }
 
-TEST(Options, ProfileFileResolvesAgainstTheConfigFolder) {
+TEST(SeccompOptions, ProfileFileResolvesAgainstTheConfigFolder) {
   char tmpl[] = "/tmp/modrt-seccomp-unit-XXXXXX";
   ASSERT_TRUE(::mkdtemp(tmpl));
   std::string dir = tmpl;
@@ -274,7 +274,7 @@ TEST(Options, ProfileFileResolvesAgainstTheConfigFolder) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(Capabilities, Names) {
+TEST(SeccompCapabilities, Names) {
   EXPECT_EQ(capability_from_name("NET_ADMIN"), CAP_NET_ADMIN);
   EXPECT_EQ(capability_from_name("CAP_NET_ADMIN"), CAP_NET_ADMIN);
   EXPECT_EQ(capability_from_name("cap_sys_admin"), CAP_SYS_ADMIN);
@@ -285,7 +285,7 @@ TEST(Capabilities, Names) {
   EXPECT_EQ(describe(0), "none");
 }
 
-TEST(Capabilities, AddAndDrop) {
+TEST(SeccompCapabilities, AddAndDrop) {
   CapabilityPlan p =
       parse("{capabilities: {add: [SYS_ADMIN], drop: [NET_RAW, MKNOD]}}").capabilities;
   EXPECT_EQ(p.keep,
@@ -303,7 +303,7 @@ TEST(Capabilities, AddAndDrop) {
   EXPECT_EQ(p.keep, 0u);
 }
 
-TEST(Capabilities, Ambient) {
+TEST(SeccompCapabilities, Ambient) {
   CapabilityPlan p =
       parse("{capabilities: {add: [NET_ADMIN], ambient: [NET_ADMIN, NET_BIND_SERVICE]}}")
           .capabilities;
@@ -312,7 +312,7 @@ TEST(Capabilities, Ambient) {
   EXPECT_NE(e.find("capabilities.ambient: CAP_SYS_ADMIN is not kept"), std::string::npos) << e;
 }
 
-TEST(Capabilities, Errors) {
+TEST(SeccompCapabilities, Errors) {
   std::string e = error_of("{capabilities: {add: [NET_WIZARD]}}");
   EXPECT_NE(e.find("stages[0].with.capabilities.add[0]: unknown capability 'NET_WIZARD'"),
             std::string::npos)
@@ -324,7 +324,7 @@ TEST(Capabilities, Errors) {
   EXPECT_NE(e.find("capabilities.keep: unknown key 'keep'"), std::string::npos) << e;
 }
 
-TEST(Rlimits, Parse) {
+TEST(SeccompRlimits, Parse) {
   Options o = parse(
       "{rlimits: {nofile: {soft: 1024, hard: 4096}, core: 0, RLIMIT_MEMLOCK: 64M,"
       " nproc: {hard: unlimited}}}");
@@ -341,7 +341,7 @@ TEST(Rlimits, Parse) {
   EXPECT_EQ(o.rlimits[3].hard, RLIM_INFINITY);
 }
 
-TEST(Rlimits, Errors) {
+TEST(SeccompRlimits, Errors) {
   std::string e = error_of("{rlimits: {files: 10}}");
   EXPECT_NE(e.find("stages[0].with.rlimits.files: unknown resource limit 'files'"),
             std::string::npos)
@@ -358,7 +358,7 @@ TEST(Rlimits, Errors) {
   EXPECT_NE(e.find("is already set as 'nofile'"), std::string::npos) << e;
 }
 
-TEST(DefaultProfile, GuardedSyscallsFollowTheKeptCapabilities) {
+TEST(SeccompDefaultProfile, GuardedSyscallsFollowTheKeptCapabilities) {
   Profile plain = default_profile(default_capabilities());
   for (const char* name :
        {"mount", "umount2", "unshare", "setns", "pivot_root", "bpf", "perf_event_open", "keyctl",
@@ -380,7 +380,7 @@ TEST(DefaultProfile, GuardedSyscallsFollowTheKeptCapabilities) {
   EXPECT_EQ(unconditional_action(none, "chroot"), Action::fail_with(EPERM));
 }
 
-TEST(DefaultProfile, LibseccompKnowsTheList) {
+TEST(SeccompDefaultProfile, LibseccompKnowsTheList) {
   // A name libseccomp does not know falls to EPERM; a few very new ones may, the bulk must not.
   auto unknown = default_profile_unknown_names();
   EXPECT_LE(unknown.size(), 5u) << ::testing::PrintToString(unknown);
