@@ -130,7 +130,8 @@ std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {
 
 constexpr OptionDoc kOptions[] = {
     {"driver",
-     "auto (v2 where the host offers a controller, v1 for the rest) | v2 | v1; default auto"},
+     "auto (v2 where modrt's cgroup delegates a controller, v1 for the rest) | v2 | v1; default "
+     "auto"},
     {"parent",
      "absolute cgroup path to create the container's cgroup under; default <own cgroup>/modrt"},
     {"accounting", "also join memory and pids for `modrt stats` and OOM reports; default true"},
