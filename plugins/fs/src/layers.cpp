@@ -89,17 +89,69 @@ std::string idmap_refusal_hint(int code) {
   }
 }
 
-// Whether overlayfs takes its layers by file descriptor (`lowerdir+` with FSCONFIG_SET_FD; about
-// Linux 6.15). Older kernels refuse the key or the fd with EINVAL: the overlay then goes by name.
-// Asked once per run, of a throw-away context.
-bool overlay_takes_layer_fds(const Context& ctx, int rootfs_fd) {
-  bool by_fd = with_context("ask overlayfs whether it takes layers by file descriptor", [&] {
-    return FsContext("overlay").try_set_fd("lowerdir+", rootfs_fd);
+// The ephemeral upper and work dirs on disk, under the state dir (recorded for rollback).
+void make_disk_upper(Context& ctx, HostLayers& layers) {
+  stdfs::path dir = ctx.state_dir() / "fs";
+  // Recorded first: a crash between mkdir and the record would leak the directory.
+  ctx.ledger().record("ephemeral", dir.string());
+  with_context("create the ephemeral overlay layers", [&] {
+    if (::mkdir(dir.c_str(), 0700) < 0) throw_errno("create '{}'", dir.string());
+    make_owned_dir(ctx, dir / "upper", 0755);
+    make_owned_dir(ctx, dir / "work", 0700);
   });
-  if (!by_fd)
-    ctx.log().info(
-        "this kernel's overlayfs takes no layers by file descriptor; passing them by name");
-  return by_fd;
+  layers.upper = open_fd((dir / "upper").c_str(), O_PATH | O_DIRECTORY);
+  layers.work = open_fd((dir / "work").c_str(), O_PATH | O_DIRECTORY);
+  layers.upper_path = dir / "upper";
+  layers.work_path = dir / "work";
+}
+
+// The overlay with its layers given by name, for kernels whose overlayfs takes no layer fds
+// (before about 6.15; 6.1 even passes the options on as one legacy string). The host resolves
+// the paths. What cannot go by name degrades here, with a warning, or fails when asked for.
+UniqueFd overlay_by_name(Context& ctx, const FsOptions& options, HostLayers& layers, bool& idmap) {
+  const char* why =
+      "this kernel's overlayfs takes its layers by name only (layers by file descriptor came "
+      "with Linux 6.15)";
+  if (layers.upper_store) {
+    // The in-memory upper is a detached tmpfs: it has no name, and overlayfs before ~6.15
+    // refuses it anyway (only mounts of the mounter's namespace qualify as layers).
+    if (options.overlay->size)
+      throw Error(fmt::format(
+          "overlay.size needs the in-memory upper, which {}; remove overlay.size to put the "
+          "ephemeral upper on disk under the state dir",
+          why));
+    ctx.log().warn(
+        "{}: the ephemeral upper goes on disk under '{}' instead of in memory, "
+        "removed at exit",
+        why, (ctx.state_dir() / "fs").string());
+    layers.upper = UniqueFd();
+    layers.work = UniqueFd();
+    layers.upper_store = UniqueFd();
+    make_disk_upper(ctx, layers);
+  }
+  if (idmap) {
+    // A detached idmapped view of a lower layer has no name in the host's mount table.
+    if (options.idmap == Idmap::on)
+      throw Error(fmt::format("idmap: true: {}, and idmapped lower layers need fds", why));
+    ctx.log().warn(
+        "idmap off: {}, and idmapped lower layers need fds. The image's files keep their host "
+        "owners: host ids outside the user namespace's map show as nobody (65534), and the "
+        "container's root cannot write where only that owner could (EACCES); world-writable "
+        "places still work. Shift the image's owners into the container's range, or set "
+        "idmap: false to silence this",
+        why);
+    idmap = false;
+  }
+  return with_context("mount the overlay root (layers by name)", [&] {
+    FsContext overlay("overlay");
+    std::vector<stdfs::path> lower = options.overlay->lower;
+    lower.push_back(options.rootfs);
+    overlay.set("lowerdir", overlay_lowerdir_option(lower));
+    overlay.set("upperdir", overlay_path_option(layers.upper_path, "overlay upper layer"));
+    overlay.set("workdir", overlay_path_option(layers.work_path, "overlay work dir"));
+    if (!options.overlay->upper) overlay.flag("volatile");  // thrown away at exit anyway
+    return overlay.mount();
+  });
 }
 
 }  // namespace
@@ -110,29 +162,12 @@ HostLayers open_layers(Context& ctx, const FsOptions& options) {
   if (options.overlay) {
     for (const auto& p : options.overlay->lower)
       layers.lower.push_back(open_dir(p, "overlay.lower"));
-    layers.by_path =
-        options.force_path_layers || !overlay_takes_layer_fds(ctx, layers.rootfs.get());
-    bool in_memory = !options.overlay->upper && options.overlay->ephemeral == Ephemeral::memory;
-    if (in_memory && layers.by_path) {
-      // The in-memory upper is a detached tmpfs, which has no name, and which overlayfs before
-      // ~6.15 refuses as a layer anyway (only mounts of the mounter's namespace qualify).
-      if (options.overlay->size)
-        throw Error(
-            "overlay.size needs the in-memory upper, which this kernel's overlayfs cannot use "
-            "(it takes no layers by file descriptor: Linux 6.15+); remove overlay.size to put the "
-            "ephemeral upper on disk under the state dir");
-      ctx.log().warn(
-          "this kernel's overlayfs cannot use the in-memory upper (no layers by file descriptor "
-          "before Linux 6.15): the ephemeral upper goes on disk under '{}', removed at exit",
-          (ctx.state_dir() / "fs").string());
-      in_memory = false;
-    }
     if (options.overlay->upper) {
       layers.upper = persistent_dir(ctx, *options.overlay->upper, "overlay.upper");
       layers.work = persistent_dir(ctx, *options.overlay->work, "overlay.work");
       layers.upper_path = *options.overlay->upper;
       layers.work_path = *options.overlay->work;
-    } else if (in_memory) {
+    } else if (options.overlay->ephemeral == Ephemeral::memory) {
       with_context("create the ephemeral overlay layers in memory", [&] {
         // Detached: the tmpfs never appears in any mount table of the host, and it is freed when
         // the last reference goes (the overlay, when the workload's mount namespace dies; or
@@ -145,18 +180,7 @@ HostLayers open_layers(Context& ctx, const FsOptions& options) {
         layers.work = make_owned_dir_at(ctx, layers.upper_store.get(), "work", 0700);
       });
     } else {
-      stdfs::path dir = ctx.state_dir() / "fs";
-      // Recorded first: a crash between mkdir and the record would leak the directory.
-      ctx.ledger().record("ephemeral", dir.string());
-      with_context("create the ephemeral overlay layers", [&] {
-        if (::mkdir(dir.c_str(), 0700) < 0) throw_errno("create '{}'", dir.string());
-        make_owned_dir(ctx, dir / "upper", 0755);
-        make_owned_dir(ctx, dir / "work", 0700);
-      });
-      layers.upper = open_fd((dir / "upper").c_str(), O_PATH | O_DIRECTORY);
-      layers.work = open_fd((dir / "work").c_str(), O_PATH | O_DIRECTORY);
-      layers.upper_path = dir / "upper";
-      layers.work_path = dir / "work";
+      make_disk_upper(ctx, layers);
     }
   }
   for (const auto& m : options.mounts) {
@@ -173,22 +197,6 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
   out.reserve(layout.count());
 
   bool idmap = want_idmap(ctx, options, layers.rootfs.get());
-  if (options.overlay && layers.by_path && idmap) {
-    // By name, overlayfs resolves each layer in the host's mount table: a detached idmapped view
-    // of a lower layer has no name there.
-    const char* why =
-        "this kernel's overlayfs takes its layers by name only (layers by file descriptor, "
-        "which idmapped lower layers need, came with Linux 6.15)";
-    if (options.idmap == Idmap::on) throw Error(fmt::format("idmap: true: {}", why));
-    ctx.log().warn(
-        "idmap off: {}. The image's files keep their host owners: host ids outside the user "
-        "namespace's map show as nobody (65534), and the container's root cannot write where "
-        "only that owner could (EACCES); world-writable places still work. Shift the image's "
-        "owners into the container's range, or set idmap: false to silence this",
-        why);
-    idmap = false;
-  }
-
   UniqueFd userns;
   if (idmap) userns = open_namespace(ctx.pid, "user");
   // The view of one lower layer the overlay (or the bind) is made from.
@@ -211,32 +219,28 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
     return view;
   };
 
-  if (options.overlay && layers.by_path) {
-    out.push_back(with_context("mount the overlay root (layers by name)", [&] {
-      FsContext overlay("overlay");
-      std::vector<stdfs::path> lower = options.overlay->lower;
-      lower.push_back(options.rootfs);
-      // Resolved here, by the host: the paths are the host's.
-      overlay.set("lowerdir", overlay_lowerdir_option(lower));
-      overlay.set("upperdir", overlay_path_option(layers.upper_path, "overlay upper layer"));
-      overlay.set("workdir", overlay_path_option(layers.work_path, "overlay work dir"));
-      if (!options.overlay->upper) overlay.flag("volatile");  // thrown away at exit anyway
-      return overlay.mount();
-    }));
-  } else if (options.overlay) {
-    out.push_back(with_context("mount the overlay root", [&] {
+  if (options.overlay && !layers.by_path) {
+    UniqueFd root = with_context("mount the overlay root", [&] {
       FsContext overlay("overlay");
       std::vector<UniqueFd> views;  // alive until the superblock holds its own references
-      auto add_lower = [&](int fd) {
-        if (!idmap) {  // overlayfs makes its own private clone of each layer
+      bool first = true;
+      // false: the kernel refused the first layer fd, so it takes none (see overlay_by_name).
+      auto add_lower = [&](int fd) -> bool {
+        if (idmap) {
+          views.push_back(layer_view(fd, false));
+          fd = views.back().get();
+        }  // else overlayfs makes its own private clone of the layer
+        if (!first) {
           overlay.set_fd("lowerdir+", fd);
-          return;
+          return true;
         }
-        views.push_back(layer_view(fd, false));
-        overlay.set_fd("lowerdir+", views.back().get());
+        first = false;
+        // The test hook plays an old kernel's refusal, so the whole fallback below is tested.
+        return !options.force_path_layers && overlay.try_set_fd("lowerdir+", fd);
       };
-      for (const auto& l : layers.lower) add_lower(l.get());
-      add_lower(layers.rootfs.get());
+      for (const auto& l : layers.lower)
+        if (!add_lower(l.get())) return UniqueFd();
+      if (!add_lower(layers.rootfs.get())) return UniqueFd();
       overlay.set_fd("upperdir", layers.upper.get());
       overlay.set_fd("workdir", layers.work.get());
       // An ephemeral upper on disk is thrown away at exit, so overlayfs need not sync it: without
@@ -245,8 +249,19 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
       if (!options.overlay->upper && options.overlay->ephemeral == Ephemeral::disk)
         overlay.flag("volatile");
       return overlay.mount();
-    }));
-  } else {
+    });
+    if (!root) {
+      ctx.log().info(
+          "this kernel's overlayfs takes no layers by file descriptor (EINVAL for "
+          "lowerdir+); passing them by name");
+      layers.by_path = true;
+    } else {
+      out.push_back(std::move(root));
+    }
+  }
+  if (options.overlay && layers.by_path) {
+    out.push_back(overlay_by_name(ctx, options, layers, idmap));
+  } else if (!options.overlay) {
     out.push_back(
         with_context("bind the rootfs", [&] { return layer_view(layers.rootfs.get(), true); }));
   }

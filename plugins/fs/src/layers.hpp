@@ -19,8 +19,9 @@ struct HostLayers {
   UniqueFd upper;
   UniqueFd work;
   std::vector<UniqueFd> bind_sources;  // bind mounts, in config order
-  // The overlay's layers go to overlayfs by name (kernels before ~6.15 take no layer fds):
-  // rootfs and overlay.lower from the options, and these for the upper and work dirs.
+  // The overlay's layers go to overlayfs by name (kernels before ~6.15 take no layer fds; found
+  // out in make_host_mounts, where the test hook plays that refusal): rootfs and overlay.lower
+  // from the options, and these for the upper and work dirs (persistent and disk uppers).
   bool by_path = false;
   std::filesystem::path upper_path;
   std::filesystem::path work_path;
@@ -31,8 +32,10 @@ struct HostLayers {
 // upper/work, owned by the container's root.
 HostLayers open_layers(Context& ctx, const FsOptions& options);
 
-// apply_host: the detached mounts of host-mount-layout order — the root (overlay, or a bind of
-// rootfs), host device nodes, host /sys, bind sources — ready for the workload to attach.
+// apply_host: the detached mounts of host-mount-layout order (where overlayfs takes no layer
+// fds: the overlay by name, its in-memory upper moved to disk, idmapped lowers dropped) — the root
+// (overlay, or a bind of rootfs), host device nodes, host /sys, bind sources — ready for the
+// workload to attach.
 std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, HostLayers& layers);
 
 // rollback: removes what the ledger says was created. Never throws.

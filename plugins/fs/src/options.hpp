@@ -55,8 +55,8 @@ struct FsOptions {
   std::vector<MountSpec> mounts;
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
-  // Test hook, not a `with:` key: pass the overlay layers by name as on a kernel whose overlayfs
-  // takes no layer fds (set from MODRT_FS_FORCE_PATH_LAYERS=1 in create()).
+  // Test hook, not a `with:` key: act as if overlayfs refused the first layer fd, as kernels
+  // before ~6.15 do, so the layers go by name (set from MODRT_FS_FORCE_PATH_LAYERS=1 in create()).
   bool force_path_layers = false;
 };
 
