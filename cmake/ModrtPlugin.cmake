@@ -18,6 +18,9 @@ function(modrt_add_plugin name)
     OUTPUT_NAME "modrt_${name}"
     LIBRARY_OUTPUT_DIRECTORY ${MODRT_PLUGIN_OUTPUT_DIR}
     CXX_VISIBILITY_PRESET hidden
-    VISIBILITY_INLINES_HIDDEN ON)
+    VISIBILITY_INLINES_HIDDEN ON
+    # libmodrt is already loaded by modrt when a plugin is; ../ finds it when loaded on its own.
+    INSTALL_RPATH "\$ORIGIN/.."
+    BUILD_RPATH "\$ORIGIN/..")
   install(TARGETS modrt_${name} LIBRARY DESTINATION ${MODRT_PLUGIN_INSTALL_DIR})
 endfunction()

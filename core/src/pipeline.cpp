@@ -30,6 +30,7 @@ struct Pipeline::Slot {
   std::shared_ptr<spdlog::logger> log;
   Ledger ledger;
   bool started = false;
+  std::vector<Ledger::Entry> journaled;  // the ledger as the state journal has it
 };
 
 namespace {
@@ -217,23 +218,17 @@ Pipeline::Pipeline(const Config& config, PluginLoader& loader) : config_(config)
     };
     StageHandle stage = create();
     slots_.push_back(
-        Slot{sc, std::move(stage), plugin->path, stage_logger(sc.plugin), Ledger{}, false});
+        Slot{sc, std::move(stage), plugin->path, stage_logger(sc.plugin), Ledger{}, false, {}});
   }
 }
 
 Pipeline::~Pipeline() = default;
 
 nlohmann::json Pipeline::state_json() const {
-  static const ProcessIdentity self = ProcessIdentity::self();
+  ProcessIdentity self = ProcessIdentity::self();
   nlohmann::json stages = nlohmann::json::array();
-  for (const auto& slot : slots_) {
-    nlohmann::json ledger = nlohmann::json::array();
-    for (const auto& e : slot.ledger.entries()) ledger.push_back({e.kind, e.value});
-    stages.push_back({{"plugin", slot.config.plugin},
-                      {"path", slot.plugin_path.string()},
-                      {"started", slot.started},
-                      {"ledger", ledger}});
-  }
+  for (const auto& slot : slots_)
+    stages.push_back({{"plugin", slot.config.plugin}, {"path", slot.plugin_path.string()}});
   // The config's own text (not a re-emitted copy) lets `modrt gc` recreate each stage from exactly
   // the `with:` block it ran with, with its line numbers.
   return {{"version", 1},
@@ -243,16 +238,31 @@ nlohmann::json Pipeline::state_json() const {
           {"config_dir", config_.dir.string()},
           {"modrt_pid", self.pid},
           {"modrt_start_time", self.start_time},
-          {"workload_pid", workload_pid_},
           {"stages", stages}};
 }
 
-void Pipeline::save_state_if_dirty() {
-  bool dirty = false;
-  for (auto& slot : slots_) dirty = dirty || slot.ledger.dirty();
-  if (!dirty || !state_) return;
-  state_->save(state_json());
-  for (auto& slot : slots_) slot.ledger.mark_clean();
+void Pipeline::journal(std::vector<nlohmann::json> events) {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& slot = slots_[i];
+    if (!slot.ledger.dirty()) continue;
+    const auto& now = slot.ledger.entries();
+    bool appended_only = now.size() >= slot.journaled.size() &&
+                         std::equal(slot.journaled.begin(), slot.journaled.end(), now.begin(),
+                                    [](const auto& a, const auto& b) {
+                                      return a.kind == b.kind && a.value == b.value;
+                                    });
+    if (appended_only) {
+      for (size_t k = slot.journaled.size(); k < now.size(); ++k)
+        events.push_back({{"stage", i}, {"record", {now[k].kind, now[k].value}}});
+    } else {
+      nlohmann::json all = nlohmann::json::array();
+      for (const auto& e : now) all.push_back({e.kind, e.value});
+      events.push_back({{"stage", i}, {"ledger", all}});
+    }
+    slot.journaled = now;
+    slot.ledger.mark_clean();
+  }
+  if (state_) state_->append(events);
 }
 
 void Pipeline::rollback_started(Context& ctx) noexcept {
@@ -270,7 +280,7 @@ void Pipeline::rollback_started(Context& ctx) noexcept {
     it->started = false;
     timings_.push_back({it->config.plugin, "rollback", Clock::now() - start});
     try {
-      save_state_if_dirty();
+      journal();
     } catch (const std::exception& e) {
       spdlog::warn("could not update the state file: {}", e.what());
     }
@@ -280,12 +290,15 @@ void Pipeline::rollback_started(Context& ctx) noexcept {
 int Pipeline::run(const RunOptions& options) {
   auto run_start = Clock::now();
   SignalMask blocked(forwarded_signals());
-  StateDir state = StateDir::create(options.state_root, config_.name, [&](const fs::path& dir) {
-    spdlog::warn("found the state of a dead run of '{}'; rolling back what it left", config_.name);
-    recover_dead_run(dir, loader_);
-  });
+  StateDir state =
+      StateDir::create(options.state_root, config_.name, state_json(), [&](const fs::path& dir) {
+        spdlog::warn(
+            "found the state of a dead run of '{}'; rolling back "
+            "what it left",
+            config_.name);
+        recover_dead_run(dir, loader_);
+      });
   state_ = &state;
-  state.save(state_json());
   Context ctx(config_, state.path());
 
   Cloned workload;
@@ -293,10 +306,12 @@ int Pipeline::run(const RunOptions& options) {
   std::optional<Pty> pty;
   int exit_code = 0;
   try {
-    for (auto& slot : slots_) {
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      Slot& slot = slots_[i];
+      // Journaled before the hook: a crash inside prepare still gets this stage rolled back.
+      journal({{{"stage", i}, {"started", true}}});
       slot.started = true;
       run_hook(ctx, slot, "prepare", timings_, [&] { slot.stage->prepare(ctx); });
-      save_state_if_dirty();
       check_interrupted();
     }
 
@@ -320,8 +335,7 @@ int Pipeline::run(const RunOptions& options) {
     if (pty) pty->slave.reset();
     ctx.pid = workload.pid;
     ctx.pidfd = workload.pidfd.get();
-    workload_pid_ = workload.pid;
-    state.save(state_json());
+    journal({{{"workload_pid", workload.pid}}});
     if (ctx.cgroup_fd && !workload.joined_cgroup) {
       write_file_at(ctx.cgroup_fd.get(), "cgroup.procs", std::to_string(workload.pid));
     }
@@ -329,7 +343,7 @@ int Pipeline::run(const RunOptions& options) {
 
     for (auto& slot : slots_) {
       run_hook(ctx, slot, "apply_host", timings_, [&] { slot.stage->apply_host(ctx); });
-      save_state_if_dirty();
+      journal();
     }
     check_interrupted();
 

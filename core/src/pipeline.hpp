@@ -59,7 +59,8 @@ class Pipeline {
 
  private:
   nlohmann::json state_json() const;
-  void save_state_if_dirty();
+  // Appends `events` and every ledger change since the last call to the state journal.
+  void journal(std::vector<nlohmann::json> events = {});
   void rollback_started(Context& ctx) noexcept;
 
   const Config& config_;
@@ -67,7 +68,6 @@ class Pipeline {
   std::vector<Slot> slots_;
   std::vector<Timing> timings_;
   StateDir* state_ = nullptr;
-  pid_t workload_pid_ = -1;
 };
 
 // `modrt delete`/`gc`: rolls back what the state dir of a dead run recorded, then removes it.

@@ -1,7 +1,6 @@
 #include "state.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,71 +16,65 @@ namespace fs = std::filesystem;
 
 namespace {
 
-UniqueFd try_lock(const fs::path& dir, bool create) {
-  fs::path lock_path = dir / "lock";
-  int fd = ::open(lock_path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+// The dir itself is the lock: no lock file to create and unlink on every run.
+UniqueFd try_lock(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT && !create) return {};
-    throw_errno("open '{}'", lock_path.string());
+    if (errno == ENOENT) return {};
+    throw_errno("open '{}'", dir.string());
   }
   UniqueFd lock(fd);
   if (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0) {
     if (errno == EWOULDBLOCK) return {};
-    throw_errno("lock '{}'", lock_path.string());
+    throw_errno("lock '{}'", dir.string());
   }
   return lock;
 }
 
+unsigned long long start_time_of(const std::string& stat_path) {
+  std::ifstream stat(stat_path);
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  // The command name may hold spaces and parentheses; fields are counted after the last ')'.
+  size_t close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i)
+    if (i == 22) return std::stoull(field);
+  return 0;
+}
+
 std::string describe_owner(const fs::path& dir) {
   try {
-    auto state = StateDir::load(dir);
-    return fmt::format(" (modrt pid {})", state.value("modrt_pid", 0));
+    return fmt::format(" (modrt pid {})", StateDir::load(dir).value("modrt_pid", 0));
   } catch (...) {
     return "";
   }
 }
 
+void write_all(int fd, const std::string& text, const fs::path& path) {
+  if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+    throw_errno("write '{}'", path.string());
+}
+
 }  // namespace
 
 ProcessIdentity ProcessIdentity::self() {
-  ProcessIdentity id;
-  id.pid = ::getpid();
-  std::ifstream stat("/proc/self/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), {});
-  // The command name may hold spaces and parentheses; fields are counted after the last ')'.
-  size_t close = text.rfind(')');
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i)
-    if (i == 22) id.start_time = std::stoull(field);
-  return id;
+  return {::getpid(), start_time_of("/proc/self/stat")};
 }
 
 bool ProcessIdentity::alive() const {
   if (pid <= 0) return false;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return false;
-  std::string text((std::istreambuf_iterator<char>(stat)), {});
-  size_t close = text.rfind(')');
-  if (close == std::string::npos) return false;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i)
-    if (i == 22) return std::stoull(field) == start_time;
-  return false;
+  return start_time_of("/proc/" + std::to_string(pid) + "/stat") == start_time;
 }
 
 bool state_is_live(const fs::path& dir) {
-  UniqueFd lock = try_lock(dir, false);
-  if (!lock) {
-    std::error_code ec;
-    // No lock file at all: a dir that is not (or no longer) a run.
-    return fs::exists(dir / "lock", ec);
-  }
+  UniqueFd lock = try_lock(dir);
+  if (!lock) return fs::exists(dir);  // held by someone (or gone meanwhile)
   try {
     auto state = StateDir::load(dir);
-    ProcessIdentity owner{state.value("modrt_pid", 0), state.value("modrt_start_time", 0ull)};
-    return owner.alive();
+    return ProcessIdentity{state.value("modrt_pid", 0), state.value("modrt_start_time", 0ull)}
+        .alive();
   } catch (const std::exception&) {
     return false;
   }
@@ -93,21 +86,37 @@ fs::path StateDir::default_root() {
   return fs::path("/tmp") / ("modrt-" + std::to_string(::geteuid()));
 }
 
-StateDir StateDir::create(const fs::path& root, const std::string& name, const Recover& recover) {
-  std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) throw Error(fmt::format("create state root '{}': {}", root.string(), ec.message()));
-  ::chmod(root.c_str(), 0700);
+StateDir StateDir::create(const fs::path& root, const std::string& name,
+                          const nlohmann::json& record, const Recover& recover) {
+  if (::mkdir(root.c_str(), 0700) < 0 && errno != EEXIST) {
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    if (ec) throw Error(fmt::format("create state root '{}': {}", root.string(), ec.message()));
+  }
   fs::path final_path = root / name;
-  // Build the dir under a private name with the lock already held, then rename it into place: a
-  // concurrent `modrt gc` can never see a half-made dir whose lock is free.
+  // Build the dir under a private name, complete and locked, then rename it into place: nobody can
+  // see a half-written state.json or a dir whose lock is free.
   fs::path fresh = root / fmt::format(".new-{}.{}", name, ::getpid());
-  fs::remove_all(fresh, ec);
-  if (::mkdir(fresh.c_str(), 0700) < 0) throw_errno("create state dir '{}'", fresh.string());
-  UniqueFd lock = try_lock(fresh, true);
+  std::error_code ec;
+  if (::mkdir(fresh.c_str(), 0700) < 0) {
+    if (errno != EEXIST) throw_errno("create state dir '{}'", fresh.string());
+    fs::remove_all(fresh, ec);  // left by a dead modrt that had our pid
+    if (::mkdir(fresh.c_str(), 0700) < 0) throw_errno("create state dir '{}'", fresh.string());
+  }
+  UniqueFd lock, journal;
+  try {
+    lock = try_lock(fresh);
+    if (!lock) throw Error(fmt::format("lock '{}': held by another process", fresh.string()));
+    UniqueFd file = open_fd_at(lock.get(), "state.json", O_WRONLY | O_CREAT | O_EXCL, 0600);
+    write_all(file.get(), record.dump(1) + "\n", fresh / "state.json");
+    journal = open_fd_at(lock.get(), "journal", O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0600);
+  } catch (...) {
+    fs::remove_all(fresh, ec);
+    throw;
+  }
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (::rename(fresh.c_str(), final_path.c_str()) == 0)
-      return StateDir(final_path, std::move(lock));
+      return StateDir(final_path, std::move(lock), std::move(journal));
     if (errno != EEXIST && errno != ENOTEMPTY) {
       int code = errno;
       fs::remove_all(fresh, ec);
@@ -133,7 +142,7 @@ StateDir StateDir::create(const fs::path& root, const std::string& name, const R
 
 StateDir StateDir::adopt(const fs::path& dir) {
   if (!fs::is_directory(dir)) throw Error(fmt::format("no state at '{}'", dir.string()));
-  UniqueFd lock = try_lock(dir, true);
+  UniqueFd lock = try_lock(dir);
   if (!lock)
     throw Error(
         fmt::format("'{}' belongs to a running modrt{}", dir.string(), describe_owner(dir)));
@@ -143,33 +152,48 @@ StateDir StateDir::adopt(const fs::path& dir) {
     if (owner.alive() && owner.pid != ::getpid())
       throw Error(fmt::format("'{}' belongs to a running modrt (pid {})", dir.string(), owner.pid));
   }
-  return StateDir(dir, std::move(lock));
+  return StateDir(dir, std::move(lock), UniqueFd());
 }
 
 StateDir::~StateDir() = default;
 
-void StateDir::save(const nlohmann::json& state) const {
-  fs::path tmp = path_ / "state.json.tmp";
-  std::string text = state.dump(2);
-  {
-    UniqueFd fd = open_fd(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-      throw_errno("write '{}'", tmp.string());
-  }
-  if (::rename(tmp.c_str(), (path_ / "state.json").c_str()) < 0)
-    throw_errno("rename '{}'", tmp.string());
+void StateDir::append(const std::vector<nlohmann::json>& events) const {
+  if (!journal_ || events.empty()) return;
+  std::string text;
+  for (const auto& e : events) text += e.dump() + "\n";
+  write_all(journal_.get(), text, path_ / "journal");
 }
 
 nlohmann::json StateDir::load(const fs::path& dir) {
   std::ifstream in(dir / "state.json");
   if (!in) throw Error(fmt::format("read '{}': no state.json", dir.string()));
-  return nlohmann::json::parse(in);
+  nlohmann::json state = nlohmann::json::parse(in);
+  state["workload_pid"] = -1;
+  auto& stages = state["stages"];
+  for (auto& s : stages) {
+    s["started"] = false;
+    s["ledger"] = nlohmann::json::array();
+  }
+  std::ifstream journal(dir / "journal");
+  for (std::string line; std::getline(journal, line);) {
+    nlohmann::json e = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (e.is_discarded() || !e.is_object()) continue;  // torn by a crash mid-write
+    if (e.contains("workload_pid")) state["workload_pid"] = e["workload_pid"];
+    if (!e.contains("stage")) continue;
+    size_t i = e["stage"].get<size_t>();
+    if (i >= stages.size()) continue;
+    if (e.contains("started")) stages[i]["started"] = e["started"];
+    if (e.contains("record")) stages[i]["ledger"].push_back(e["record"]);
+    if (e.contains("ledger")) stages[i]["ledger"] = e["ledger"];
+  }
+  return state;
 }
 
 void StateDir::remove() {
   if (path_.empty()) return;
   std::error_code ec;
   fs::remove_all(path_, ec);
+  journal_.reset();
   lock_.reset();
   path_.clear();
 }

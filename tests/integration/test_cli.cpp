@@ -153,11 +153,11 @@ TEST_F(CliTest, DeadRunIsRolledBackByGcAndByTheNextRun) {
     ASSERT_TRUE(wait_until([&] { return run.output() == "ready\n"; }));
     int workload = -1;
     {
-      std::ifstream state(modrt.state_root() / name / "state.json");
-      std::string text((std::istreambuf_iterator<char>(state)), {});
-      auto at = text.find("\"workload_pid\": ");
-      ASSERT_NE(at, std::string::npos);
-      workload = std::stoi(text.substr(at + 16));
+      std::ifstream journal(modrt.state_root() / name / "journal");
+      std::string text((std::istreambuf_iterator<char>(journal)), {});
+      auto at = text.find("\"workload_pid\":");
+      ASSERT_NE(at, std::string::npos) << text;
+      workload = std::stoi(text.substr(at + 15));
     }
     run.signal(SIGKILL);  // modrt dies without any rollback
     run.wait();
