@@ -190,7 +190,11 @@ Modrt::Modrt() {
 
 Modrt::~Modrt() {
   std::error_code ec;
-  fs::remove(root_, ec);  // only when empty: a leftover state dir is a finding, not ours to erase
+  // Plugin-wide data (".net" leases, ".seccomp" filter cache) belongs to this private root; a
+  // container dir left in it is a finding for HostLeakTest, not ours to erase.
+  for (const auto& entry : fs::directory_iterator(root_, ec))
+    if (entry.path().filename().string().front() == '.') fs::remove_all(entry.path(), ec);
+  fs::remove(root_, ec);
 }
 
 std::vector<std::string> Modrt::argv(const std::vector<std::string>& args) const {
