@@ -207,8 +207,9 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
       set_attrs(view.get(), "", false, {.set = MOUNT_ATTR_IDMAP, .userns_fd = userns.get()});
     } catch (const Error& e) {
       if (options.idmap == Idmap::on)
-        throw e.wrap(fmt::format("idmap the rootfs for the user namespace{}",
-                                 idmap_refusal_hint(e.error_code())));
+        throw Error(fmt::format("idmap the rootfs for the user namespace: {}{}", e.what(),
+                                idmap_refusal_hint(e.error_code())),
+                    e.error_code());
       ctx.log().warn(
           "idmap off: cannot idmap the rootfs for the user namespace ({}{}); its files keep their "
           "host owners: ids outside the namespace's map show as nobody (65534) inside, and the "
@@ -298,7 +299,9 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
               set_attrs(tree.get(), "", false,
                         {.set = MOUNT_ATTR_IDMAP, .userns_fd = userns.get()});
             } catch (const Error& e) {
-              throw e.wrap(fmt::format("idmap: true{}", idmap_refusal_hint(e.error_code())));
+              throw Error(
+                  fmt::format("idmap: true: {}{}", e.what(), idmap_refusal_hint(e.error_code())),
+                  e.error_code());
             }
           }
           uint64_t attrs = (m.readonly ? MOUNT_ATTR_RDONLY : 0) |

@@ -82,6 +82,22 @@ TEST_F(FsTest, IdmappedBindIsOwnedByTheContainersRoot) {
   EXPECT_EQ(slurp(data / "old"), "x\nmore\n");
 }
 
+TEST_F(FsTest, IdmappedBindOfAFileSystemWithoutIdmapSupportFailsNamingTheLimit) {
+  // sysfs cannot be idmapped on any kernel: the EINVAL every too-old kernel gives for tmpfs (< 6.3)
+  // or ext4 (< 5.12), here on demand.
+  Result r = run_config(config(unique_name("fsidsys"), "true",
+                               "{rootfs: " + busybox_rootfs() +
+                                   ", mounts: [{type: bind, source: /sys/kernel, destination: "
+                                   "/k, idmap: true}]}",
+                               Variant::userns));
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_NE(r.err.find("bind '/sys/kernel' for '/k': idmap: true: set mount attributes: Invalid "
+                       "argument; this kernel cannot idmap the file system holding it"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("6.3 for tmpfs"), std::string::npos) << r.err;
+}
+
 TEST_F(FsTest, BindMountOfAFileCreatesItsDestination) {
   std::string src = dir.write("motd", "bound file\n");
   std::string name = unique_name("fsfile");
