@@ -237,7 +237,7 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
         }
         first = false;
         // The test hook plays an old kernel's refusal, so the whole fallback below is tested.
-        return !options.force_path_layers && overlay.try_set_fd("lowerdir+", fd);
+        return !options.act_as_old_kernel && overlay.try_set_fd("lowerdir+", fd);
       };
       for (const auto& l : layers.lower)
         if (!add_lower(l.get())) return UniqueFd();

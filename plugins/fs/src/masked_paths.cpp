@@ -32,7 +32,9 @@ void protect_paths(const FsOptions& options, int root_fd) {
       attach(copy.get(), target.get(), "");
     });
   }
-  UniqueFd empty_dir;  // one read-only empty tmpfs, cloned over every masked directory
+  // One read-only empty tmpfs covers every masked directory: attached over the first, cloned from
+  // there over the others (before ~6.15 a mount that is still detached cannot be cloned).
+  UniqueFd empty_dir;
   for (const auto& path : options.masked_paths) {
     with_context(fmt::format("mask '{}'", path), [&] {
       UniqueFd target = find(root_fd, path);
@@ -41,9 +43,12 @@ void protect_paths(const FsOptions& options, int root_fd) {
       if (::fstat(target.get(), &st) < 0) throw_errno("stat");
       UniqueFd cover;
       if (S_ISDIR(st.st_mode)) {
-        if (!empty_dir)
+        if (!empty_dir) {
           empty_dir = FsContext("tmpfs").mount(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID |
                                                MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+          attach(empty_dir.get(), target.get(), "");
+          return;
+        }
         cover = clone_tree(empty_dir.get(), "", false);
       } else {
         // Reads return nothing and writes vanish: the container's own /dev/null.

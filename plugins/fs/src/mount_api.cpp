@@ -91,6 +91,14 @@ UniqueFd clone_tree(int dirfd, const char* path, bool recursive) {
   return UniqueFd(fd);
 }
 
+UniqueFd try_clone_tree(int dirfd, const char* path, bool recursive) {
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0u);
+  if (*path == '\0') flags |= AT_EMPTY_PATH;
+  int fd = ::open_tree(dirfd, path, flags);
+  if (fd < 0 && errno != EINVAL) throw_mount_api_errno("open_tree", "5.2", "clone mount tree");
+  return fd < 0 ? UniqueFd() : UniqueFd(fd);
+}
+
 void attach(int mnt_fd, int dirfd, const char* path) {
   unsigned flags = MOVE_MOUNT_F_EMPTY_PATH;
   if (*path == '\0') flags |= MOVE_MOUNT_T_EMPTY_PATH;

@@ -36,6 +36,10 @@ class FsContext {
 // open_tree(OPEN_TREE_CLONE): a detached copy of the mount at dirfd/path ("" = dirfd itself).
 UniqueFd clone_tree(int dirfd, const char* path, bool recursive);
 
+// clone_tree that returns an empty fd where the kernel refuses with EINVAL, as kernels before
+// ~6.15 do for a mount that is itself detached (only mounts of the caller's namespace qualify).
+UniqueFd try_clone_tree(int dirfd, const char* path, bool recursive);
+
 // Attaches the detached (or moves the attached) mount mnt_fd onto dirfd/path ("" = dirfd).
 void attach(int mnt_fd, int dirfd, const char* path);
 

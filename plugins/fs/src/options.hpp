@@ -55,9 +55,10 @@ struct FsOptions {
   std::vector<MountSpec> mounts;
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
-  // Test hook, not a `with:` key: act as if overlayfs refused the first layer fd, as kernels
-  // before ~6.15 do, so the layers go by name (set from MODRT_FS_FORCE_PATH_LAYERS=1 in create()).
-  bool force_path_layers = false;
+  // Test hook, not a `with:` key (MODRT_FS_FORCE_PATH_LAYERS=1, read in create()): act as if the
+  // kernel refused what kernels before ~6.15 refuse - the first overlay layer fd, and clones of
+  // a detached mount - so the fallbacks run, and are tested, on a new kernel.
+  bool act_as_old_kernel = false;
 };
 
 // runc's defaults: kernel interfaces that leak host information or allow host-wide changes.

@@ -85,7 +85,7 @@ std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {
   FsOptions options = parse_options(with, config);
   // Test hook (documented in the README): the by-name overlay of older kernels, on this one.
   const char* force = std::getenv("MODRT_FS_FORCE_PATH_LAYERS");
-  options.force_path_layers = force && std::string_view(force) == "1";
+  options.act_as_old_kernel = force && std::string_view(force) == "1";
   return std::make_unique<FsStage>(std::move(options));
 }
 

@@ -60,7 +60,7 @@ void build_container_root(Context& ctx, const FsOptions& options,
   mount_sys(ctx, root.get(),
             layout.bind_sys ? std::move(host_mounts[layout.sys_index()]) : UniqueFd());
   mount_user_mounts(options, root.get(), take(host_mounts, layout.first_bind(), layout.binds));
-  place_container_files(ctx, root.get());
+  place_container_files(ctx, options, root.get());
   enter_root(ctx, root.get());
   protect_paths(options, root.get());
   if (options.readonly) {

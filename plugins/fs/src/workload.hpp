@@ -31,7 +31,8 @@ void mount_sys(Context& ctx, int root_fd, UniqueFd host_sys);
 void mount_user_mounts(const FsOptions& options, int root_fd, std::vector<UniqueFd> host_binds);
 
 // container_files.cpp: ctx.container_files, each a bind of a file on a private tmpfs.
-void place_container_files(Context& ctx, int root_fd);
+// options.act_as_old_kernel plays a kernel before ~6.15 (see the function).
+void place_container_files(Context& ctx, const FsOptions& options, int root_fd);
 
 // pivot_root.cpp: makes root_fd the process's "/" and detaches the old root.
 void enter_root(Context& ctx, int root_fd);

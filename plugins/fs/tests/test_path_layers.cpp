@@ -182,5 +182,28 @@ TEST_F(PathLayersTest, UnderAUserNamespaceIdmapIsOffWithAWarning) {
       << on.err;
 }
 
+TEST_F(PathLayersTest, ContainerFilesWithoutClonesOfDetachedMounts) {
+  // Old kernels clone no file out of a detached tmpfs: the files' store is attached on a hidden
+  // directory of /dev while the binds are cloned, and gone before the workload runs.
+  stdfs::path rootfs = private_rootfs(dir);
+  std::string before = tree_digest(rootfs);
+  std::string name = unique_name("fsfiles");
+  Result r = run_by_name(
+      config(name,
+             "cat /etc/resolv.conf; grep -c " + name +
+                 " /etc/hosts; ls -a /dev; grep -c modrt-files /proc/self/mountinfo; "
+                 "cat /proc/kcore | wc -c; ls -A /proc/acpi | wc -l; ls -A /sys/firmware | wc -l; "
+                 "grep -cE ' /(proc/acpi|sys/firmware) ' /proc/self/mountinfo",
+             "{rootfs: " + rootfs.string() + ", readonly: true}", Variant::userns,
+             "  - plugin: net\n    with: {mode: none, dns: {nameservers: [192.0.2.53]}}\n"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("nameserver 192.0.2.53\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(".modrt-files"), std::string::npos) << r.out;
+  // No store left; kcore and both masked directories empty, each covered by its own mount.
+  EXPECT_NE(r.out.find("\n0\n0\n0\n0\n2\n"), std::string::npos)
+      << "store or masked paths wrong: " << r.out;
+  EXPECT_EQ(tree_digest(rootfs), before);
+}
+
 }  // namespace
 }  // namespace modrt::test::fs
