@@ -224,11 +224,16 @@ TEST_F(CgroupTest, InACgroupNamespaceTheContainerSeesItsCgroupsAsRoot) {
   for (const std::string& namespaces : {std::string("[pid, mount, ipc, uts, cgroup]"), userns}) {
     SCOPED_TRACE(namespaces);
     Result r = run(config("{memory.max: 64M, pids.max: 32, cpu.max: '50%'}", "", namespaces),
-                   {"/bin/cat", "/proc/self/cgroup"});
+                   {"/bin/sh", "-c", "cat /proc/self/cgroup; echo ---; ls -l /proc/self/fd/"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto sep = r.out.find("---\n");
+    ASSERT_NE(sep, std::string::npos) << r.out;
+    std::string cgroups = r.out.substr(0, sep), fds = r.out.substr(sep + 4);
     for (const char* c : {":memory:/\n", ":pids:/\n", ":cpu:/\n", "\n0::/\n"})
-      EXPECT_THAT("\n" + r.out, HasSubstr(c)) << r.out;
-    EXPECT_THAT(r.out, ::testing::Not(HasSubstr("modrt"))) << r.out;
+      EXPECT_THAT("\n" + cgroups, HasSubstr(c)) << cgroups;
+    EXPECT_THAT(cgroups, ::testing::Not(HasSubstr("modrt"))) << cgroups;
+    // The host-opened `tasks` fds were closed after the join: none reaches the workload's code.
+    EXPECT_THAT(fds, ::testing::Not(HasSubstr("/tasks"))) << fds;
     expect_no_cgroups_left();
   }
 }
