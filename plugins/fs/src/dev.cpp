@@ -39,8 +39,8 @@ UniqueFd clone_console(const Context& ctx) {
       throw_system_error(err, "name the terminal on stdin");
     UniqueFd tree =
         with_context(fmt::format("'{}'", name), [&] { return clone_tree(AT_FDCWD, name, false); });
-    struct stat want {
-    }, got{};
+    struct stat want {};
+    struct stat got {};
     if (::fstat(STDIN_FILENO, &want) < 0) throw_errno("stat stdin");
     if (::fstat(tree.get(), &got) < 0) throw_errno("stat '{}'", name);
     if (got.st_rdev != want.st_rdev || got.st_ino != want.st_ino)
