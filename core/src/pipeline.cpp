@@ -1,6 +1,7 @@
 #include "pipeline.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -315,7 +316,17 @@ int Pipeline::run(const RunOptions& options) {
       check_interrupted();
     }
 
-    if (ctx.process.terminal) pty.emplace(Pty::open());
+    if (ctx.process.terminal) {
+      pty.emplace(Pty::open());
+      // The terminal belongs to the user the workload runs as, seen from the host: otherwise, in a
+      // user namespace, the container cannot reopen its own console (/dev/console, /dev/tty).
+      auto uid = ctx.uid_map.empty() ? std::optional(ctx.process.user.uid)
+                                     : map_to_host(ctx.uid_map, ctx.process.user.uid);
+      auto gid = ctx.gid_map.empty() ? std::optional(ctx.process.user.gid)
+                                     : map_to_host(ctx.gid_map, ctx.process.user.gid);
+      if (uid && gid && ::fchown(pty->slave.get(), *uid, *gid) < 0)
+        throw_errno("give the terminal to uid {} gid {}", *uid, *gid);
+    }
     FdPair sync = socket_pair(SOCK_SEQPACKET);
     sigset_t signals = forwarded_signals();
     UniqueFd signal_fd(::signalfd(-1, &signals, SFD_CLOEXEC));
@@ -360,6 +371,8 @@ int Pipeline::run(const RunOptions& options) {
       throw RunError(fmt::format("{}: {}", where, e.message), e.error_code, exit_code_for(e));
     }
     timings_.push_back({"core", "start (total)", Clock::now() - run_start});
+    // The supervisor lives as long as the workload: give back the heap the setup used.
+    ::malloc_trim(0);
 
     ctx.exit =
         supervise(workload.pid, workload.pidfd.get(), signal_fd.get(), pty ? &*pty : nullptr);

@@ -95,8 +95,11 @@ std::vector<std::string> ipv4_addresses(nl_sock* sock, int ifindex) {
     char buf[64];
     nl_addr2str(rtnl_addr_get_local(addr), buf, sizeof buf);
     std::string text = buf;
-    if (text.find('/') == std::string::npos)
-      text += "/" + std::to_string(rtnl_addr_get_prefixlen(addr));
+    if (text.find('/') == std::string::npos) {
+      // Appended in two steps: GCC 12's -O3 reports a false -Wrestrict on `s += "/" + x`.
+      text += '/';
+      text += std::to_string(rtnl_addr_get_prefixlen(addr));
+    }
     out.push_back(text);
   }
   return out;
