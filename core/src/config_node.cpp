@@ -3,6 +3,7 @@
 
 #include "modrt/config.hpp"
 #include "modrt/error.hpp"
+#include "modrt/suggest.hpp"
 #include "modrt/units.hpp"
 
 namespace modrt {
@@ -22,21 +23,6 @@ const char* kind_of(const YAML::Node& node) {
     default:
       return "nothing";
   }
-}
-
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
 }
 
 std::string join_keys(const std::vector<std::string_view>& keys) {
@@ -86,14 +72,7 @@ void ConfigNode::expect_keys(const std::vector<std::string>& allowed) const {
     seen.push_back(name);
     if (std::find(allowed.begin(), allowed.end(), name) != allowed.end()) continue;
     std::vector<std::string_view> keys(allowed.begin(), allowed.end());
-    std::string_view closest;
-    size_t best = 3;  // suggest only near misses
-    for (auto k : keys) {
-      size_t d = edit_distance(name, k);
-      if (d < best) best = d, closest = k;
-    }
-    std::string message = fmt::format("unknown key '{}'", name);
-    if (!closest.empty()) message += fmt::format(" (did you mean '{}'?)", closest);
+    std::string message = fmt::format("unknown key '{}'{}", name, did_you_mean(name, allowed));
     if (keys.empty())
       message += "; this block takes no keys";
     else
