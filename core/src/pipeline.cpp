@@ -1,6 +1,7 @@
 #include "pipeline.hpp"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -159,6 +160,9 @@ std::vector<std::string> exec_env(const Process& process) {
     phase = "exec";
     switch_user(ctx);
     send_timings(sync_fd, timings);
+    // Only stdin, stdout and stderr cross into the workload: whatever else modrt's caller left
+    // open (without close-on-exec) closes at the exec.
+    if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) throw_errno("mark fds close-on-exec");
     if (ctx.init) become_init();
     if (ctx.executor) ctx.executor->exec(ctx);
     exec_process(ctx.process);

@@ -85,6 +85,16 @@ TEST_F(SuperviseTest, TerminalGivesTheWorkloadAPty) {
   EXPECT_THAT(r.out, HasSubstr("TERM=xterm"));
 }
 
+TEST_F(SuperviseTest, OnlyTheStandardStreamsReachTheWorkload) {
+  std::string cfg = config(unique_name("fds"));
+  // modrt's caller leaks fd 7 (no close-on-exec) into modrt; the workload must not get it.
+  Result r = test::run({"/bin/sh", "-c", "exec 7</dev/null; exec \"$0\" \"$@\"", modrt_binary(),
+                        "--root", modrt.state_root().string(), "--plugin-path", test_plugin_dir(),
+                        "run", "-c", cfg, "--", "/bin/sh", "-c", "ls /proc/self/fd"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0\n1\n2\n3\n");  // 3: the directory ls is reading
+}
+
 TEST_F(SuperviseTest, WithoutTerminalStdinIsNotATty) {
   std::string cfg = config(unique_name("notty"));
   EXPECT_EQ(modrt.run({"run", "-c", cfg, "--", "/bin/sh", "-c", "test -t 0"}).exit_code, 1);

@@ -128,7 +128,7 @@ TEST_F(SeccompFilterTest, ProfileFileInTheConfigFolder) {
 TEST_F(SeccompFilterTest, StrictAllowlistWithWhatTheCoreNeedsAfterTheStage) {
   // What runs under the filter: the core's last steps (send its timings, chdir, execve; malloc
   // between them) and the static probe's C library start-up. The README lists the core's part.
-  std::string core = "execve, chdir, sendto, brk, mmap, munmap, mprotect, exit_group";
+  std::string core = "execve, chdir, sendto, close_range, brk, mmap, munmap, mprotect, exit_group";
   std::string probe_libc =
       "arch_prctl, set_tid_address, set_robust_list, rseq, prlimit64, "
       "readlink, getrandom, write";
