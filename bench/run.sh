@@ -124,6 +124,32 @@ stop_anchor() {
   wait "$anchor_pid" 2>/dev/null || true
   anchor_pid=""
 }
+# The EXIT trap's cgroup part: no cgroup of this run outside $bench_cg; then $bench_cg itself and
+# everything beneath it go (what a runtime left there is an error). Only the bench's own processes
+# can be in $bench_cg itself: a shell still there is moved back to the cgroup it came from.
+remove_bench_cgroups() {
+  local ok=0 stray d left pid
+  stray=$(find /sys/fs/cgroup -depth -type d -name "${tag}*" -not -path "*/${bench_cg:-none}/*" 2>/dev/null)
+  if [ -n "$stray" ]; then
+    echo "bench: error: cgroups of this run outside ${bench_cg:-its cgroup} (removing them):" >&2
+    echo "$stray" | sed 's/^/  /' >&2
+    echo "$stray" | while read -r d; do rmdir "$d"; done
+    ok=1
+  fi
+  for d in "${bench_dirs[@]+"${bench_dirs[@]}"}"; do
+    [ -d "$d" ] || continue
+    left=$(find "$d" -mindepth 1 -depth -type d)
+    if [ -n "$left" ]; then
+      echo "bench: error: cgroups left behind beneath $d (removing them):" >&2
+      echo "$left" | sed 's/^/  /' >&2
+      echo "$left" | while read -r c; do rmdir "$c"; done
+      ok=1
+    fi
+    for pid in $(cat "$d/cgroup.procs"); do echo "$pid" >"$(dirname "$d")/cgroup.procs"; done
+    rmdir "$d" || ok=1
+  done
+  return $ok
+}
 cleanup() {
   local rc=$?
   set +e
@@ -150,15 +176,7 @@ cleanup() {
   if [ -n "${MODRT_BENCH_RAW:-}" ]; then
     mkdir -p "$MODRT_BENCH_RAW" && find "$work" -maxdepth 1 -type f -exec cp {} "$MODRT_BENCH_RAW" \;
   fi
-  # Cgroups named after this run's tag only (crun/runc leaves, modrt's per-container cgroups).
-  local left
-  left=$(find /sys/fs/cgroup -depth -type d -name "${tag}*" 2>/dev/null)
-  if [ -n "$left" ]; then
-    echo "bench: error: cgroups left behind (removing them):" >&2
-    echo "$left" | sed 's/^/  /' >&2
-    echo "$left" | while read -r d; do rmdir "$d"; done
-    [ $rc = 0 ] && rc=1
-  fi
+  remove_bench_cgroups || { [ $rc = 0 ] && rc=1; }
   # Overlay uppers and bundles hold no mounts once the runs ended; refuse to rm across one.
   if grep -q " $work" /proc/self/mountinfo; then
     echo "bench: warning: mounts remain under $work; not removing it" >&2
@@ -169,6 +187,30 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# --- the bench's own cgroup, beneath the one it was started in, in every cgroup v1 hierarchy -----
+hybrid=0
+if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then hybrid=1; fi
+bench_cg=modrt-bench-$$
+cg_spec=""     # mountpoint:options:bench-cgroup-dir, one per v1 hierarchy
+bench_dirs=()  # the bench cgroups this run created (removed by the EXIT trap)
+while read -r mnt opts; do
+  # Options of the hierarchy without rw/ro: the controllers or name= that select it for mount(8).
+  opts=$(echo "$opts" | tr , '\n' | grep -vxE 'rw|ro' | paste -sd, -)
+  own=$(awk -F: -v o="$opts" '$2 == o {print $3}' /proc/self/cgroup)
+  [ -n "$own" ] || die "no line for cgroup hierarchy '$opts' in /proc/self/cgroup"
+  dir=${mnt}${own%/}/$bench_cg
+  mkdir "$dir" || die "cannot create the bench's cgroup $dir"
+  bench_dirs+=("$dir")
+  if [ -f "$dir/cpuset.cpus" ]; then # no task may join an empty cpuset
+    cat "$(dirname "$dir")/cpuset.cpus" >"$dir/cpuset.cpus"
+    cat "$(dirname "$dir")/cpuset.mems" >"$dir/cpuset.mems"
+  fi
+  cg_spec+="$mnt:$opts:$dir "
+done < <(awk '{for (i = 7; $i != "-"; i++); if ($(i + 1) == "cgroup") {
+  if ($4 != "/") { print "bench: error: cgroup mount " $5 " is not a hierarchy root" > "/dev/stderr"; exit 1 }
+  print $5, $(i + 3) } }' /proc/self/mountinfo)
+[ -n "$cg_spec" ] || die "no cgroup v1 hierarchy mounted (the bench nests runtimes through cgroup v1 only)"
 
 # The rootfs lives beside our own build; a borrowed build tree (--use-build) is left untouched.
 if [ -n "$use_build" ]; then rootfs=$work/rootfs; else rootfs=$build/bench-rootfs; fi
@@ -280,15 +322,36 @@ JSON
 write_bundle "$work/oci" 0 "${tag}-oci"
 write_bundle "$work/oci-userns" 1 "${tag}-oci-userns"
 
-# crun 1.8 refuses a hybrid cgroup layout; every timed command therefore runs in a private mount
-# namespace in which the cgroup2 mount of a hybrid host is unmounted (the host keeps it), and in
-# the throwaway network namespace. All runtimes see the same cgroup v1 layout.
-hybrid=0
-if mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then hybrid=1; fi
+# Every runtime command runs in in_bench_env: a private mount namespace, a cgroup namespace rooted
+# at the bench's own cgroup, and the throwaway network namespace.
+# - crun 1.8 refuses a hybrid cgroup layout, so the cgroup2 mount of a hybrid host is unmounted in
+#   the private mount namespace (the host keeps it): all runtimes see the same cgroup v1 layout.
+# - crun reads a relative cgroupsPath from the ROOT of each v1 hierarchy, runc and modrt from the
+#   caller's cgroup. So that all three nest beneath the cgroup the bench was started in (never beside
+#   this machine's own cgroups at a hierarchy's root), the shell of each in_bench_env call moves
+#   itself (its own PID) into $bench_cg, unshares a cgroup namespace there and remounts every v1
+#   hierarchy in its private mount namespace: the bench's cgroup is then every runtime's root.
 in_bench_env() {
   unshare -m --propagation private -- sh -c '
-    if [ "$1" = 1 ]; then umount /sys/fs/cgroup/unified || exit 1; fi
-    shift; exec nsenter --net="/run/netns/$0" -- "$@"' "$netns" "$hybrid" "$@"
+    netns=$0 hybrid=$1 spec=$2
+    shift 2
+    if [ "$hybrid" = 1 ]; then umount /sys/fs/cgroup/unified || exit 1; fi
+    for e in $spec; do echo $$ >"${e##*:}/cgroup.procs" || exit 1; done
+    exec unshare -C -- sh -c '\''
+      for e in $1; do
+        mnt=${e%%:*} rest=${e#*:}
+        umount "$mnt" && mount -t cgroup -o "nosuid,nodev,noexec,${rest%%:*}" cgroup "$mnt" || exit 1
+      done
+      netns=$0
+      shift
+      exec nsenter --net="/run/netns/$netns" -- "$@"'\'' "$netns" "$spec" "$@"' \
+    "$netns" "$hybrid" "$cg_spec" "$@"
+}
+# Fails when a cgroup of this run (named after $tag) exists anywhere but beneath $bench_cg.
+check_cgroups_nested() { # WHEN
+  local stray
+  stray=$(find /sys/fs/cgroup -type d -name "${tag}*" -not -path "*/$bench_cg/*" 2>/dev/null)
+  [ -z "$stray" ] || die "$1: cgroups of this run outside $bench_cg:"$'\n'"$stray"
 }
 
 # --- 5. the anchor that holds bridge br0; the rows, each probed once: a row that errors fails
@@ -303,6 +366,10 @@ if have_plugin net && [ "$full" = net ]; then
     kill -0 "$anchor_pid" 2>/dev/null || { cat "$work/anchor.log" >&2; die "the anchor container failed"; }
     sleep 0.05
   done
+  # The anchor runs all along: its cgroups must be beneath $bench_cg, in every hierarchy modrt uses.
+  check_cgroups_nested "with the anchor running"
+  [ -n "$(find "${bench_dirs[@]}" -type d -name "${tag}-anchor")" ] ||
+    die "the anchor's cgroup is not beneath $bench_cg"
 fi
 labels=()
 commands=()
@@ -361,6 +428,7 @@ add_row "modrt --version" "$modrt --version"
 say "timing ${#commands[@]} commands × $rounds interleaved rounds"
 in_bench_env hyperfine -N --style none --runs 1 -P i 1 "$rounds" --export-json "$work/latency.json" \
   "${commands[@]}" >/dev/null
+check_cgroups_nested "after the interleaved run"
 printf '%s\n' "${labels[@]}" >"$work/labels"
 printf '%s\n' "${notes[@]+"${notes[@]}"}" >"$work/notes"
 
@@ -421,6 +489,7 @@ if [ -n "$scale_cfg" ]; then
 else
   echo '{"skipped": "n/a: plugin missing"}' >"$work/scale.json"
 fi
+check_cgroups_nested "after the scale run"
 
 stop_anchor
 
