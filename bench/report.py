@@ -200,7 +200,9 @@ def main():
                            "cgroup v1 layout" if a.hybrid == "1" else "") +
       ", inside a throwaway network namespace. Same busybox rootfs, namespaces "
       "(pid, mount, uts, ipc, net, cgroup; + user where noted, mapped one to one), limits "
-      "(memory 64M, pids 64, cpu 50%) and relative cgroup path for every runtime. "
+      "(memory 64M, pids 64, cpu 50%) and relative cgroup path for every runtime; each runs in a "
+      "cgroup namespace rooted at a cgroup the bench made beneath its own (`<own>/modrt-bench-<pid>`, "
+      "cgroup v1 hierarchies remounted there), so every container's cgroups nest beneath it. "
       "\"vs crun\" is the median over crun's median (the +userns rows over crun +userns). "
       "\"CPU ms\" is user+system time of the command and every process it reaped (kernel work "
       "deferred to workqueues, such as a network namespace's teardown, is not in it); on a busy "
