@@ -20,25 +20,37 @@ void mount_proc(Context&, int root_fd) {
   });
 }
 
-void mount_sys(Context& ctx, int root_fd, UniqueFd host_sys) {
-  UniqueFd target =
-      with_context("/sys", [&] { return resolve_in_root(root_fd, "/sys", Create::directory); });
-  if (host_sys) {
-    with_context("bind the host's /sys on /sys", [&] { attach(host_sys.get(), target.get(), ""); });
-    return;
-  }
-  with_context("mount sysfs on /sys", [&] {
-    attach(FsContext("sysfs").mount(kNoSuidDevExec | MOUNT_ATTR_RDONLY).get(), target.get(), "");
-  });
+namespace {
+
+// With a cgroup namespace the container may see its own cgroup subtree (read-only, like runc), and
+// nothing above it: the host's hierarchies (its services, sibling containers) stay out of sight.
+// Hosts that cannot offer a cgroup2 view here (v1-only, nested setups) just go without it.
+void mount_cgroup_view(Context& ctx, int root_fd) {
   if (!(ctx.namespaces & CLONE_NEWCGROUP)) return;
-  // With a cgroup namespace the container may see its own cgroup subtree (read-only, like runc).
-  // Hosts that cannot offer a cgroup2 view here (v1-only, nested setups) just go without it.
   try {
     UniqueFd cg = resolve_in_root(root_fd, "/sys/fs/cgroup", Create::none);
     attach(FsContext("cgroup2").mount(kNoSuidDevExec | MOUNT_ATTR_RDONLY).get(), cg.get(), "");
   } catch (const Error& e) {
     ctx.log().warn("no cgroup2 view at /sys/fs/cgroup: {}", e.what());
   }
+}
+
+}  // namespace
+
+void mount_sys(Context& ctx, int root_fd, UniqueFd host_sys) {
+  UniqueFd target =
+      with_context("/sys", [&] { return resolve_in_root(root_fd, "/sys", Create::directory); });
+  if (host_sys) {
+    // Without a net namespace of its own the container cannot have a fresh sysfs; it gets the
+    // host's, whose /sys/fs/cgroup would show every host hierarchy, so that part is covered.
+    with_context("bind the host's /sys on /sys", [&] { attach(host_sys.get(), target.get(), ""); });
+    mount_cgroup_view(ctx, root_fd);
+    return;
+  }
+  with_context("mount sysfs on /sys", [&] {
+    attach(FsContext("sysfs").mount(kNoSuidDevExec | MOUNT_ATTR_RDONLY).get(), target.get(), "");
+  });
+  mount_cgroup_view(ctx, root_fd);
 }
 
 }  // namespace modrt::fs

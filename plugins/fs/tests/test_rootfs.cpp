@@ -136,6 +136,24 @@ TEST_P(FsVariantTest, WithoutANetworkNamespaceSysIsTheHostsReadOnly) {
   }
 }
 
+TEST_P(FsVariantTest, WithoutANetworkNamespaceTheCgroupViewIsTheContainersOwn) {
+  // The host's /sys carries every cgroup hierarchy of the host at /sys/fs/cgroup (its services,
+  // sibling containers); with a cgroup namespace the container sees only its own subtree there.
+  std::string yaml = config(unique_name("fscg"),
+                            "ls /sys/fs/cgroup | tr '\\n' ' '; echo; "
+                            "grep ' /sys/fs/cgroup ' /proc/self/mountinfo | sed 's/.* - //' | "
+                            "cut -d' ' -f1",
+                            "{rootfs: " + busybox_rootfs() + "}", GetParam());
+  yaml.replace(yaml.find(", net]"), 6, ", cgroup]");
+  Result r = run_config(yaml);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::string> inside = words(r.out.substr(0, r.out.find('\n')));
+  EXPECT_TRUE(inside.count("cgroup.procs")) << r.out;  // a cgroup2 directory: the container's own
+  for (const char* host_only : {"memory", "cpu", "pids", "unified", "systemd"})
+    EXPECT_EQ(inside.count(host_only), 0u) << host_only << " visible: " << r.out;
+  EXPECT_EQ(lines_with(r.out, "cgroup2").size(), 1u) << r.out;  // mounted over the host's tree
+}
+
 TEST_F(FsTest, NothingPropagatesBackWhenTheHostRootIsShared) {
   // Many hosts (systemd) have a shared "/": a mount namespace cloned from it starts as a peer, and
   // every mount the container made would appear on the host. modrt runs here inside a private
