@@ -138,6 +138,11 @@ std::vector<std::string> exec_env(const Process& process) {
     while (n < 0 && errno == EINTR);
     if (n != 1 || go != 'G') ::_exit(125);  // the parent gave up; it reports why
 
+    // The workload starts with default dispositions whatever modrt inherited: a modrt started as a
+    // shell's background job has SIGINT and SIGQUIT ignored, which would make the container's
+    // processes deaf to the SIGINT the supervisor forwards.
+    for (int sig = 1; sig < NSIG; ++sig)
+      if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
     sigset_t forwarded = forwarded_signals();
     ::sigprocmask(SIG_UNBLOCK, &forwarded, nullptr);
 

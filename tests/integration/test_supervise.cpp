@@ -95,6 +95,16 @@ TEST_F(SuperviseTest, OnlyTheStandardStreamsReachTheWorkload) {
   EXPECT_EQ(r.out, "0\n1\n2\n3\n");  // 3: the directory ls is reading
 }
 
+TEST_F(SuperviseTest, IgnoredSignalsOfTheCallerAreDefaultInside) {
+  std::string cfg = config(unique_name("ign"));
+  // Started like a shell's background job: SIGINT and SIGQUIT ignored in modrt.
+  Result r = test::run({"/bin/sh", "-c", "trap '' INT QUIT; exec \"$0\" \"$@\"", modrt_binary(),
+                        "--root", modrt.state_root().string(), "--plugin-path", test_plugin_dir(),
+                        "run", "-c", cfg, "--", "/bin/sh", "-c", "grep SigIgn /proc/self/status"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "SigIgn:\t0000000000000000\n");
+}
+
 TEST_F(SuperviseTest, WithoutTerminalStdinIsNotATty) {
   std::string cfg = config(unique_name("notty"));
   EXPECT_EQ(modrt.run({"run", "-c", cfg, "--", "/bin/sh", "-c", "test -t 0"}).exit_code, 1);
