@@ -1,5 +1,6 @@
 #include "nat.hpp"
 
+#include <dlfcn.h>
 #include <nftables/libnftables.h>
 
 #include <cerrno>
@@ -26,28 +27,69 @@ std::string first_error_line(const char* buffer) {
   return trim(nl == std::string::npos ? text : text.substr(0, nl));
 }
 
+// libnftables, opened the first time a run needs nftables. Linking it would load it and its five
+// dependencies (772 symbol bindings, ~0.8 ms of CPU) into every run that loads this plugin, even
+// the many that never touch nftables (bridge without ports: masquerade is per subnet, set once).
+struct LibNftables {
+  decltype(&nft_ctx_new) ctx_new;
+  decltype(&nft_ctx_free) ctx_free;
+  decltype(&nft_ctx_buffer_output) buffer_output;
+  decltype(&nft_ctx_buffer_error) buffer_error;
+  decltype(&nft_run_cmd_from_buffer) run_cmd_from_buffer;
+  decltype(&nft_ctx_get_error_buffer) get_error_buffer;
+
+  static const LibNftables& get() {
+    static const LibNftables lib = open();
+    return lib;
+  }
+
+ private:
+  template <typename F>
+  static F symbol(void* handle, const char* name) {
+    void* p = ::dlsym(handle, name);
+    if (!p) throw Error(fmt::format("nftables: libnftables.so.1 has no '{}'", name));
+    return reinterpret_cast<F>(p);
+  }
+  static LibNftables open() {
+    // Kept loaded for the rest of the process: contexts may be made again by later hooks.
+    void* handle = ::dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!handle)
+      throw Error(
+          fmt::format("nftables: cannot load libnftables.so.1 (Debian package "
+                      "libnftables1): {}",
+                      ::dlerror()));
+    return {symbol<decltype(&nft_ctx_new)>(handle, "nft_ctx_new"),
+            symbol<decltype(&nft_ctx_free)>(handle, "nft_ctx_free"),
+            symbol<decltype(&nft_ctx_buffer_output)>(handle, "nft_ctx_buffer_output"),
+            symbol<decltype(&nft_ctx_buffer_error)>(handle, "nft_ctx_buffer_error"),
+            symbol<decltype(&nft_run_cmd_from_buffer)>(handle, "nft_run_cmd_from_buffer"),
+            symbol<decltype(&nft_ctx_get_error_buffer)>(handle, "nft_ctx_get_error_buffer")};
+  }
+};
+
 }  // namespace
 
-Nft::Nft() : ctx_(nft_ctx_new(NFT_CTX_DEFAULT)) {
+Nft::Nft() : ctx_(LibNftables::get().ctx_new(NFT_CTX_DEFAULT)) {
   if (!ctx_) throw Error("nftables: create context: out of memory", ENOMEM);
-  nft_ctx_buffer_output(ctx_);
-  nft_ctx_buffer_error(ctx_);
+  LibNftables::get().buffer_output(ctx_);
+  LibNftables::get().buffer_error(ctx_);
 }
 
 Nft::~Nft() {
-  nft_ctx_free(ctx_);
+  LibNftables::get().ctx_free(ctx_);
 }
 
 void Nft::run(const std::string& commands, const std::string& what) {
-  if (nft_run_cmd_from_buffer(ctx_, commands.c_str()) != 0)
-    throw Error(
-        fmt::format("nftables: {}: {}", what, first_error_line(nft_ctx_get_error_buffer(ctx_))),
-        EINVAL);
+  const LibNftables& nft = LibNftables::get();
+  if (nft.run_cmd_from_buffer(ctx_, commands.c_str()) != 0)
+    throw Error(fmt::format("nftables: {}: {}", what, first_error_line(nft.get_error_buffer(ctx_))),
+                EINVAL);
 }
 
 bool Nft::run_if_exists(const std::string& commands, const std::string& what) {
-  if (nft_run_cmd_from_buffer(ctx_, commands.c_str()) == 0) return true;
-  std::string error = first_error_line(nft_ctx_get_error_buffer(ctx_));
+  const LibNftables& nft = LibNftables::get();
+  if (nft.run_cmd_from_buffer(ctx_, commands.c_str()) == 0) return true;
+  std::string error = first_error_line(nft.get_error_buffer(ctx_));
   if (error.find("No such file or directory") != std::string::npos) return false;
   throw Error(fmt::format("nftables: {}: {}", what, error), EINVAL);
 }
