@@ -16,6 +16,8 @@ import subprocess
 import sys
 import time
 
+from report import pct  # the one percentile both reports use
+
 
 def smaps_rollup(pid):
     out = {}
@@ -38,16 +40,6 @@ def children(pid):
     return kids
 
 
-def percentile(values, p):
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    k = (len(s) - 1) * p / 100.0
-    lo = int(k)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
 def floor_latency(rootfs, runs=20):
     """The same `sh -c 'echo up'` run directly: what the workload itself costs."""
     samples = []
@@ -57,7 +49,7 @@ def floor_latency(rootfs, runs=20):
         p.stdout.readline()
         samples.append((time.monotonic() - t0) * 1000)
         p.wait()
-    return percentile(samples, 50)
+    return pct(samples, 50)
 
 
 def run_batch(args, n):
@@ -121,14 +113,14 @@ def run_batch(args, n):
     return {
         "n": n,
         "wall_ms": (max(c["ready"] for c in procs) - start) * 1000,
-        "p50_ms": percentile(lat, 50),
-        "p99_ms": percentile(lat, 99),
+        "p50_ms": pct(lat, 50),
+        "p99_ms": pct(lat, 99),
         "max_ms": max(lat),
-        "rss_kib_median": percentile([m[0] for m in mem], 50),
-        "pss_kib_median": percentile([m[1] for m in mem], 50),
+        "rss_kib_median": pct([m[0] for m in mem], 50),
+        "pss_kib_median": pct([m[1] for m in mem], 50),
         "rss_kib_max": max(m[0] for m in mem),
         "pss_kib_max": max(m[1] for m in mem),
-        "private_kib_median": percentile([m[2] for m in mem], 50),
+        "private_kib_median": pct([m[2] for m in mem], 50),
         "private_kib_max": max(m[2] for m in mem),
     }
 

@@ -11,6 +11,7 @@
 #include <spdlog/logger.h>
 
 #include "cgroup_dirs.hpp"
+#include "stand_in.hpp"
 
 namespace modrt::cgroup {
 namespace {
@@ -24,14 +25,9 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-class Dirs : public ::testing::Test {
+class Dirs : public StandInCgroupfs {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("cgroup-dirs-" + std::to_string(::getpid()));
-    fs::create_directories(root_);
-    ctx_.enter_stage(stage_, log_, ledger_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
+  Dirs() : StandInCgroupfs("cgroup-dirs-") {}
 
   // A stand-in cgroup: a directory with a cgroup.subtree_control file holding `content`.
   fs::path cgroup(const std::string& rel, const std::string& content = "") {
@@ -49,13 +45,6 @@ class Dirs : public ::testing::Test {
     t.controllers = std::move(controllers);
     return t;
   }
-
-  fs::path root_;
-  Config config_;
-  Context ctx_{config_, "/run/modrt/x"};
-  std::string stage_ = "cgroup";
-  spdlog::logger log_{"cgroup"};
-  Ledger ledger_;
 };
 
 TEST_F(Dirs, ControllersAreEnabledInTheModrtDirButNeverInModrtsOwnCgroup) {

@@ -8,6 +8,7 @@
 #include <spdlog/logger.h>
 
 #include "cgroup_dirs.hpp"
+#include "stand_in.hpp"
 #include "teardown.hpp"
 
 namespace modrt::cgroup {
@@ -15,26 +16,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class Teardown : public ::testing::Test {
+class Teardown : public StandInCgroupfs {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("cgroup-teardown-" + std::to_string(::getpid()));
-    fs::create_directories(root_);
-    ctx_.enter_stage(stage_, log_, ledger_);
-  }
-  void TearDown() override { fs::remove_all(root_); }
+  Teardown() : StandInCgroupfs("cgroup-teardown-") {}
 
   fs::path make(const std::string& rel) {
     fs::create_directories(root_ / rel);
     return root_ / rel;
   }
-
-  fs::path root_;
-  Config config_;
-  Context ctx_{config_, "/run/modrt/x"};
-  std::string stage_ = "cgroup";
-  spdlog::logger log_{"cgroup"};
-  Ledger ledger_;
 };
 
 TEST_F(Teardown, RemovesTheCgroupThenTheParentsItMadeDeepestFirst) {
