@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <utility>
 
 namespace modrt::net {
 
@@ -96,6 +97,46 @@ Ipv6 Cidr6::host(uint32_t n) const {
     carry = (carry >> 8) + (sum >> 8);
   }
   return out;
+}
+
+bool Cidr6::contains(const Ipv6& a) const {
+  for (unsigned bit = 0; bit < prefix; ++bit) {
+    uint8_t m = static_cast<uint8_t>(0x80 >> (bit % 8));
+    if ((a.bytes[bit / 8] & m) != (base.bytes[bit / 8] & m)) return false;
+  }
+  return true;
+}
+
+bool Cidr6::overlaps(const Cidr6& other) const {
+  // Two prefixes overlap exactly when the shorter one contains the other's base.
+  return prefix <= other.prefix ? contains(other.base) : other.contains(base);
+}
+
+std::optional<std::string> reserved_overlap(const Cidr4& subnet) {
+  static const std::pair<const char*, const char*> kReserved[] = {
+      {"0.0.0.0/8", "\"this network\""},
+      {"127.0.0.0/8", "loopback"},
+      {"169.254.0.0/16", "link-local"},
+      {"224.0.0.0/4", "multicast"},
+      {"240.0.0.0/4", "reserved, with the broadcast address 255.255.255.255"},
+  };
+  for (const auto& [text, what] : kReserved) {
+    Cidr4 range = *Cidr4::parse(text);
+    if (range.overlaps(subnet)) return std::string(text) + " (" + what + ")";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> reserved_overlap(const Cidr6& subnet) {
+  static const std::pair<const char*, const char*> kReserved[] = {
+      {"::/128", "unspecified"},   {"::1/128", "loopback"},   {"::ffff:0:0/96", "IPv4-mapped"},
+      {"fe80::/10", "link-local"}, {"ff00::/8", "multicast"},
+  };
+  for (const auto& [text, what] : kReserved) {
+    Cidr6 range = *Cidr6::parse(text);
+    if (range.overlaps(subnet)) return std::string(text) + " (" + what + ")";
+  }
+  return std::nullopt;
 }
 
 std::optional<std::array<uint8_t, 6>> parse_mac(std::string_view text) {

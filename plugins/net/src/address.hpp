@@ -48,8 +48,20 @@ struct Cidr6 {
   std::string str() const;
   // base + n: the IPv6 twin of the IPv4 host n, so one IPAM lease covers both families.
   Ipv6 host(uint32_t n) const;
+  bool contains(const Ipv6& a) const;
+  bool overlaps(const Cidr6& other) const;
   auto operator<=>(const Cidr6&) const = default;
 };
+
+// The special-purpose range a container subnet must not overlap, as "127.0.0.0/8 (loopback)", or
+// nullopt. A bridge on such a range breaks the host: 127/8 on a bridge plus route_localnet opens
+// the host's loopback services to containers, 169.254/16 shadows link-local (cloud metadata),
+// 0/8, multicast 224/4 and the reserved 240/4 (with the broadcast address) are not unicast
+// networks at all.
+std::optional<std::string> reserved_overlap(const Cidr4& subnet);
+// The same for IPv6: ::/128 and ::1/128, IPv4-mapped ::ffff:0:0/96, link-local fe80::/10 and
+// multicast ff00::/8.
+std::optional<std::string> reserved_overlap(const Cidr6& subnet);
 
 std::optional<std::array<uint8_t, 6>> parse_mac(std::string_view text);
 std::string format_mac(const std::array<uint8_t, 6>& mac);

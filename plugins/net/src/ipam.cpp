@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -93,7 +95,59 @@ T number(const std::string& text) {
   return value;
 }
 
+// Creates a directory private to its owner (and its missing parents); an existing one is fine as
+// long as it is a real directory owned by us (or, for a parent like /tmp, by root): state under a
+// folder someone else controls could be swapped under us.
+void make_private_dir(const fs::path& path, bool root_may_own) {
+  if (::mkdir(path.c_str(), 0700) < 0) {
+    if (errno == ENOENT) {
+      std::error_code ec;
+      fs::create_directories(path.parent_path(), ec);
+      if (::mkdir(path.c_str(), 0700) < 0 && errno != EEXIST)
+        throw_errno("create '{}'", path.string());
+    } else if (errno != EEXIST) {
+      throw_errno("create '{}'", path.string());
+    }
+  }
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) < 0) throw_errno("stat '{}'", path.string());
+  if (!S_ISDIR(st.st_mode) || (st.st_uid != ::geteuid() && !(root_may_own && st.st_uid == 0)))
+    throw Error(fmt::format("'{}' is not a directory of uid {}: refusing to keep state there",
+                            path.string(), ::geteuid()),
+                EPERM);
+}
+
+// Ownership: by the owner token when the record and the caller both have one (names repeat across
+// state roots), by container name for records of a modrt without tokens.
+bool held_by(const std::string& record_owner, const std::string& record_container,
+             const std::string& owner, const std::string& container) {
+  if (!record_owner.empty() && !owner.empty()) return record_owner == owner;
+  return record_container == container;
+}
+
 }  // namespace
+
+uint64_t netns_cookie() {
+  // Any socket will do: it belongs to the netns of the thread that made it.
+  UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!sock) throw_errno("identify the network namespace: socket");
+  uint64_t cookie = 0;
+  socklen_t len = sizeof cookie;
+  if (::getsockopt(sock.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+    throw_errno("identify the network namespace: SO_NETNS_COOKIE (Linux 5.14 or later)");
+  return cookie;
+}
+
+fs::path netns_state_dir(uint64_t cookie) {
+  fs::path base;
+  if (::geteuid() == 0)
+    base = "/run/modrt-net";
+  else if (const char* xdg = ::getenv("XDG_RUNTIME_DIR"); xdg && *xdg)
+    base = fs::path(xdg) / "modrt-net";
+  else
+    base = fs::path("/tmp") / ("modrt-net-" + std::to_string(::geteuid()));
+  return base / std::to_string(cookie);
+}
 
 uint64_t process_start_time(pid_t pid) {
   std::string stat;
@@ -118,8 +172,10 @@ bool lease_is_stale(const Lease& lease) {
 }
 
 std::string format_lease(const Lease& lease) {
-  return fmt::format("container={}\npid={}\nstart={}\nveth={}\n", lease.container, lease.pid,
-                     lease.start_time, lease.veth);
+  std::string text = fmt::format("container={}\npid={}\nstart={}\nveth={}\n", lease.container,
+                                 lease.pid, lease.start_time, lease.veth);
+  if (!lease.owner.empty()) text += fmt::format("owner={}\n", lease.owner);
+  return text;
 }
 
 std::optional<Lease> parse_lease(Ipv4 address, const std::string& text) {
@@ -130,19 +186,37 @@ std::optional<Lease> parse_lease(Ipv4 address, const std::string& text) {
   lease.pid = number<pid_t>(field(text, "pid"));
   lease.start_time = number<uint64_t>(field(text, "start"));
   lease.veth = field(text, "veth");
+  lease.owner = field(text, "owner");
   return lease;
 }
 
 NetState::NetState(fs::path dir, StaleCheck stale)
     : dir_(std::move(dir)), stale_(std::move(stale)) {
-  std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec) throw Error(fmt::format("create '{}': {}", dir_.string(), ec.message()), ec.value());
   fs::path lock = dir_ / "lock";
-  lock_ = open_fd(lock.c_str(), O_RDWR | O_CREAT, 0600);
-  // The lock file is never removed: a waiter holding the old inode would otherwise share the lock.
-  while (::flock(lock_.get(), LOCK_EX) < 0) {
-    if (errno != EINTR) throw_errno("lock '{}'", lock.string());
+  // The last user of a directory removes it, lock file included (remove_if_unused), possibly while
+  // this one waits for the lock on the old file: a lock is only ours once the file it is on is
+  // still the one at the path. Each retry means a last user came and went, so a bound is only a
+  // safety net.
+  for (int attempt = 0;; ++attempt) {
+    if (attempt == 1000)
+      throw Error(fmt::format("lock '{}': it keeps being removed under us", lock.string()));
+    make_private_dir(dir_.parent_path(), true);
+    make_private_dir(dir_, false);
+    int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;  // removed between the mkdir and the open
+      throw_errno("open '{}'", lock.string());
+    }
+    lock_ = UniqueFd(fd);
+    while (::flock(fd, LOCK_EX) < 0) {
+      if (errno != EINTR) throw_errno("lock '{}'", lock.string());
+    }
+    struct stat held {};
+    struct stat now {};
+    if (::fstat(fd, &held) < 0) throw_errno("stat '{}'", lock.string());
+    if (::stat(lock.c_str(), &now) == 0 && now.st_ino == held.st_ino && now.st_dev == held.st_dev)
+      return;
+    lock_.reset();
   }
 }
 
@@ -154,7 +228,8 @@ bool NetState::write_lease(const fs::path& path, const Lease& lease) {
   return create_exclusive(path, format_lease(lease));
 }
 
-Ipv4 NetState::allocate(const std::string& pool, const Cidr4& subnet, Ipv4 gateway, Lease owner) {
+Ipv4 NetState::allocate(const std::string& pool, const Cidr4& subnet, Ipv4 gateway, Lease owner,
+                        const std::function<void(Ipv4)>& before_lease) {
   fs::path dir = pool_dir(pool);
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -170,7 +245,11 @@ Ipv4 NetState::allocate(const std::string& pool, const Cidr4& subnet, Ipv4 gatew
       Ipv4 candidate = subnet.host(n);
       if (candidate == gateway) continue;
       owner.address = candidate;
-      if (write_lease(dir / candidate.str(), owner)) {
+      fs::path path = dir / candidate.str();
+      // Free unless a lease file exists; under the lock nobody can take it before we do.
+      if (::access(path.c_str(), F_OK) == 0) continue;
+      if (before_lease) before_lease(candidate);
+      if (write_lease(path, owner)) {
         store_number(dir / "next", n % count + 1);
         return candidate;
       }
@@ -199,9 +278,10 @@ void NetState::claim(const std::string& pool, Lease owner) {
     throw Error(fmt::format("address {} is taken", owner.address.str()), EADDRINUSE);
 }
 
-bool NetState::release(const std::string& pool, Ipv4 address, const std::string& container) {
+bool NetState::release(const std::string& pool, Ipv4 address, const std::string& container,
+                       const std::string& owner) {
   auto held = lease(pool, address);
-  if (!held || held->container != container) return false;
+  if (!held || !held_by(held->owner, held->container, owner, container)) return false;
   remove_file(pool_dir(pool) / address.str());
   if (leases(pool).empty()) {
     // An empty pool leaves nothing behind: the round-robin cursor starts over.
@@ -248,16 +328,18 @@ size_t NetState::reclaim_stale(const std::string& pool) {
 }
 
 void NetState::claim_port(const std::string& proto, uint16_t port, const std::string& container,
-                          Ipv4 address) {
+                          Ipv4 address, const std::string& owner) {
   fs::path dir = dir_ / "ports";
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(fmt::format("create '{}': {}", dir.string(), ec.message()), ec.value());
   fs::path path = dir / fmt::format("{}-{}", proto, port);
   std::string content = fmt::format("container={}\naddress={}\n", container, address.str());
+  if (!owner.empty()) content += fmt::format("owner={}\n", owner);
   if (create_exclusive(path, content)) return;
   std::string held = read_small(path);
   std::string holder = field(held, "container");
+  std::string holder_owner = field(held, "owner");
   // A claim whose container no longer holds its address is left over from a crash.
   bool live = false;
   if (auto addr = Ipv4::parse(field(held, "address"))) {
@@ -265,7 +347,7 @@ void NetState::claim_port(const std::string& proto, uint16_t port, const std::st
     for (fs::directory_iterator it(dir_ / "pools", it_ec), end; !it_ec && it != end;
          it.increment(it_ec)) {
       auto l = lease(it->path().filename().string(), *addr);
-      if (l && l->container == holder && !stale_(*l)) live = true;
+      if (l && held_by(l->owner, l->container, holder_owner, holder) && !stale_(*l)) live = true;
     }
   }
   if (live)
@@ -275,9 +357,12 @@ void NetState::claim_port(const std::string& proto, uint16_t port, const std::st
   replace_file(path, content);
 }
 
-bool NetState::release_port(const std::string& proto, uint16_t port, const std::string& container) {
+bool NetState::release_port(const std::string& proto, uint16_t port, const std::string& container,
+                            const std::string& owner) {
   fs::path path = dir_ / "ports" / fmt::format("{}-{}", proto, port);
-  if (field(read_small(path), "container") != container) return false;
+  std::string held = read_small(path);
+  if (held.empty() || !held_by(field(held, "owner"), field(held, "container"), owner, container))
+    return false;
   remove_file(path);
   return true;
 }
@@ -299,6 +384,34 @@ void NetState::set_marker(const std::string& name, const std::string& value) {
 
 void NetState::clear_marker(const std::string& name) {
   remove_file(dir_ / "owned" / name);
+}
+
+namespace {
+
+bool has_files(const fs::path& dir) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  return !ec && it != fs::directory_iterator();
+}
+
+}  // namespace
+
+bool NetState::unused() const {
+  return total_leases() == 0 && !has_files(dir_ / "ports") && !has_files(dir_ / "owned");
+}
+
+bool NetState::remove_if_unused() {
+  if (!unused()) return false;
+  // What is left are empty folders and round-robin cursors of empty pools.
+  for (const char* sub : {"pools", "ports", "owned"}) {
+    std::error_code ec;
+    fs::remove_all(dir_ / sub, ec);
+    if (ec) throw Error(fmt::format("remove '{}': {}", (dir_ / sub).string(), ec.message()));
+  }
+  // The lock goes while we hold it: a waiter wakes on the dead file and starts over.
+  remove_file(dir_ / "lock");
+  if (::rmdir(dir_.c_str()) < 0 && errno != ENOENT) throw_errno("remove '{}'", dir_.string());
+  return true;
 }
 
 }  // namespace modrt::net

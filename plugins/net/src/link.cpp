@@ -146,4 +146,53 @@ std::vector<RouteInfo> ipv4_routes(nl_sock* sock) {
   return out;
 }
 
+std::vector<Route6Info> ipv6_routes(nl_sock* sock) {
+  nl_cache* raw = nullptr;
+  check(rtnl_route_alloc_cache(sock, AF_INET6, 0, &raw), "list IPv6 routes");
+  netlink::Cache cache(raw);
+  std::vector<Route6Info> out;
+  for (nl_object* obj = nl_cache_get_first(raw); obj; obj = nl_cache_get_next(obj)) {
+    auto* route = reinterpret_cast<rtnl_route*>(obj);
+    if (rtnl_route_get_table(route) != RT_TABLE_MAIN) continue;
+    nl_addr* dst = rtnl_route_get_dst(route);
+    if (!dst || nl_addr_get_prefixlen(dst) == 0 || nl_addr_get_len(dst) != 16) continue;
+    Route6Info info;
+    std::memcpy(info.dst.base.bytes.data(), nl_addr_get_binary_addr(dst), 16);
+    info.dst.prefix = nl_addr_get_prefixlen(dst);
+    if (rtnl_route_get_nnexthops(route) > 0)
+      info.ifindex = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(route, 0));
+    out.push_back(info);
+  }
+  return out;
+}
+
+std::vector<AddressInfo> all_addresses(nl_sock* sock) {
+  nl_cache* raw = nullptr;
+  check(rtnl_addr_alloc_cache(sock, &raw), "list addresses");
+  netlink::Cache cache(raw);
+  std::vector<AddressInfo> out;
+  for (nl_object* obj = nl_cache_get_first(raw); obj; obj = nl_cache_get_next(obj)) {
+    auto* addr = reinterpret_cast<rtnl_addr*>(obj);
+    nl_addr* local = rtnl_addr_get_local(addr);
+    if (!local) continue;
+    AddressInfo info;
+    info.ifindex = rtnl_addr_get_ifindex(addr);
+    auto prefix = static_cast<unsigned>(rtnl_addr_get_prefixlen(addr));
+    if (rtnl_addr_get_family(addr) == AF_INET && nl_addr_get_len(local) == 4) {
+      uint32_t be = 0;
+      std::memcpy(&be, nl_addr_get_binary_addr(local), 4);
+      info.v4 = Cidr4{Ipv4{ntohl(be)}, prefix};
+    } else if (rtnl_addr_get_family(addr) == AF_INET6 && nl_addr_get_len(local) == 16) {
+      Cidr6 c;
+      std::memcpy(c.base.bytes.data(), nl_addr_get_binary_addr(local), 16);
+      c.prefix = prefix;
+      info.v6 = c;
+    } else {
+      continue;
+    }
+    out.push_back(info);
+  }
+  return out;
+}
+
 }  // namespace modrt::net

@@ -42,4 +42,19 @@ struct RouteInfo {
 // The IPv4 routes of the main table with a prefix (the default route is left out).
 std::vector<RouteInfo> ipv4_routes(nl_sock* sock);
 
+struct Route6Info {
+  Cidr6 dst;
+  int ifindex = 0;
+};
+// The same for IPv6.
+std::vector<Route6Info> ipv6_routes(nl_sock* sock);
+
+// Every address of every interface in the socket's netns, with its prefix.
+struct AddressInfo {
+  std::optional<Cidr4> v4;  // address/prefix with the host bits kept (10.0.0.5/24), or
+  std::optional<Cidr6> v6;  // the IPv6 one
+  int ifindex = 0;
+};
+std::vector<AddressInfo> all_addresses(nl_sock* sock);
+
 }  // namespace modrt::net

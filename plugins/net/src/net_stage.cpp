@@ -7,17 +7,28 @@
 //   apply_workload  child mode join only: setns into the given netns
 //   rollback        host  from the ledger alone: veth, nft elements, ports, lease, then the bridge
 //                         and the table when modrt made them and nobody uses them any more
+//
+// Every acquisition is recorded in the ledger before the step that makes it, so a modrt killed at
+// any point leaves a ledger from which `modrt gc` undoes everything (an entry whose resource never
+// came to be is simply found gone). The bridge, its masquerade element, table inet modrt and the
+// ip_forward switch are shared by every run in the network namespace, whatever its state root:
+// their bookkeeping (leases, port claims, "modrt made it" markers) lives in one directory per
+// netns (ipam.hpp), so only the netns's last user removes them.
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
+#include <exception>
 #include <future>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -45,11 +56,15 @@ namespace {
 namespace fs = std::filesystem;
 
 // Ledger kinds. Every value is self-contained, so `modrt gc` can undo a run from the ledger alone.
-constexpr const char* kVeth = "veth";       // host end name
-constexpr const char* kLease = "lease";     // "<pool> <address>"
-constexpr const char* kPort = "port";       // "<proto> <host port>"
-constexpr const char* kNftElement = "nft";  // "<set> <element>" (see nat.hpp)
-constexpr const char* kBridge = "bridge";   // bridge name: consider removing it when unused
+constexpr const char* kShared = "net-state";    // "<netns state dir> <owner token>": recorded first
+constexpr const char* kVeth = "veth";           // host end name
+constexpr const char* kLease = "lease";         // "<pool> <address>"
+constexpr const char* kPort = "port";           // "<proto> <host port>"
+constexpr const char* kNftElement = "nft";      // "<set> <element>" (see nat.hpp)
+constexpr const char* kBridge = "bridge";       // bridge name: consider removing it when unused
+constexpr const char* kMasq = "masq";           // bridge name: this run added its masquerade
+constexpr const char* kTable = "nft-table";     // "inet modrt": this run may create the table
+constexpr const char* kForward = "ip-forward";  // "ipv4": this run switched forwarding on
 
 constexpr const char* kTableMarker = "nft-table";
 constexpr const char* kForwardMarker = "ip-forward";
@@ -70,10 +85,6 @@ std::string join_lines(const std::vector<std::string>& items) {
 constexpr const char* kIpForward = "/proc/sys/net/ipv4/ip_forward";
 constexpr const char* kIp6Forward = "/proc/sys/net/ipv6/conf/all/forwarding";
 
-fs::path net_dir(const Context& ctx) {
-  return ctx.state_root() / ".net";
-}
-
 std::pair<std::string, std::string> split_pair(const std::string& value) {
   auto space = value.find(' ');
   if (space == std::string::npos) return {value, {}};
@@ -86,13 +97,88 @@ bool workload_known_dead(const Context& ctx) {
   return ::syscall(SYS_pidfd_send_signal, ctx.pidfd, 0, nullptr, 0) < 0 && errno == ESRCH;
 }
 
-// Turns forwarding on when it is off, remembering that modrt did (the last user turns it back off).
-void enable_forwarding(NetState& state, const char* path, const char* marker) {
-  std::string value = read_file(path);
-  if (!value.empty() && value[0] == '1') return;
-  write_file(path, "1");
-  state.set_marker(marker, "1");
+// Marks this run's leases and port claims (container names repeat across state roots).
+std::string random_token() {
+  uint64_t value = 0;
+  if (::getrandom(&value, sizeof value, 0) != static_cast<ssize_t>(sizeof value))
+    throw_errno("getrandom");
+  return fmt::format("{:016x}", value);
 }
+
+// Where a run's shared state is: from its ledger, or, for a ledger of a modrt before per-netns
+// state, the state root's .net with no token.
+struct SharedRef {
+  std::string entry;  // the kShared ledger value, empty for the old layout
+  fs::path dir;
+  std::string token;
+  std::optional<uint64_t> cookie;  // the netns it belongs to (nullopt: old layout, unknown)
+};
+
+SharedRef shared_ref(const Context& ctx) {
+  SharedRef ref;
+  auto values = ctx.ledger().values(kShared);
+  if (values.empty()) {
+    ref.dir = ctx.state_root() / ".net";
+    return ref;
+  }
+  ref.entry = values.front();
+  auto [dir, token] = split_pair(ref.entry);
+  ref.dir = dir;
+  ref.token = token;
+  uint64_t cookie = 0;
+  std::string name = ref.dir.filename().string();
+  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), cookie);
+  if (ec == std::errc() && end == name.data() + name.size()) ref.cookie = cookie;
+  return ref;
+}
+
+// Rollback's bookkeeping: each entry is undone on its own; what could not be undone stays in the
+// ledger (for `modrt gc` to retry) and is named in the error thrown at the end.
+class Undo {
+ public:
+  explicit Undo(Context& ctx) : ctx_(ctx) {}
+
+  // Runs fn; forgets (kind, value) when it returns (undone, or found gone), keeps it when it
+  // throws.
+  template <typename Fn>
+  bool attempt(const char* kind, const std::string& value, Fn&& fn) {
+    try {
+      std::forward<Fn>(fn)();
+      ctx_.ledger().forget(kind, value);
+      return true;
+    } catch (const std::exception& e) {
+      left_.push_back(fmt::format("{} '{}' ({})", kind, value, e.what()));
+      ctx_.log().error("rollback: {} '{}': {}", kind, value, e.what());
+      return false;
+    }
+  }
+  // Every entry still in the ledger stays, for this reason.
+  [[noreturn]] void give_up(const std::string& reason) {
+    std::vector<std::string> all;
+    for (const auto& entry : ctx_.ledger().entries())
+      all.push_back(fmt::format("{} '{}'", entry.kind, entry.value));
+    throw Error(fmt::format("{}; rollback kept all {} for `modrt gc` to retry: {}", reason,
+                            count(all.size()), join(all)));
+  }
+  void finish() const {
+    if (left_.empty()) return;
+    throw Error(fmt::format("rollback could not undo {}, kept for `modrt gc` to retry: {}",
+                            count(left_.size()), join(left_)));
+  }
+
+ private:
+  static std::string count(size_t n) {
+    return fmt::format("{} ledger entr{}", n, n == 1 ? "y" : "ies");
+  }
+  static std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : "; ") + item;
+    return out;
+  }
+
+  Context& ctx_;
+  std::vector<std::string> left_;
+};
 
 class NetStage final : public Stage {
  public:
@@ -134,7 +220,7 @@ class NetStage final : public Stage {
     // (a thread of its own must join the netns to make it), and the veth pair.
     std::future<void> firewall;
     if (!elements_.empty())
-      firewall = std::async(std::launch::async, [this, dir = net_dir(ctx)] { publish(dir); });
+      firewall = std::async(std::launch::async, [this] { publish(shared_dir_); });
     std::future<netlink::Socket> inside_future = std::async(std::launch::async, [fd = netns.get()] {
       netlink::Socket sock = netlink::Socket::open_in(fd);
       loopback_up(sock.get());
@@ -148,10 +234,15 @@ class NetStage final : public Stage {
                     .peer_name = o_.interface,
                     .mtu = o_.mtu,
                     .mac = o_.mac};
-      create_veth(host_.get(), spec);
-      // Recorded once it exists: a name taken by someone else (EEXIST) must never be "undone".
-      // Should modrt die right here, the veth still goes with the workload's netns.
+      // Recorded first, like every acquisition; the name carries a random suffix of this run, so
+      // an EEXIST means someone else's interface, which must never be "undone": forgotten then.
       ctx.ledger().record(kVeth, veth_);
+      try {
+        create_veth(host_.get(), spec);
+      } catch (const Error& e) {
+        if (e.error_code() == EEXIST) ctx.ledger().forget(kVeth, veth_);
+        throw;
+      }
     }
     // The socket pins the netns while it lives: it is closed at the end of this scope, so the netns
     // (and the veth with it) goes away as soon as the workload does.
@@ -188,24 +279,50 @@ class NetStage final : public Stage {
     join_fd_.reset();
   }
 
-  void rollback(Context& ctx) noexcept override {
+  // Works from the ledger and the `with:` options alone: `modrt gc` runs it on a fresh stage.
+  void rollback(Context& ctx) override {
     Ledger& ledger = ctx.ledger();
     if (ledger.empty()) return;
     join_fd_.reset();
-    try {
-      for (const auto& veth : ledger.values(kVeth)) {
-        remove_veth(ctx, veth);
-        ledger.forget(kVeth, veth);
+    host_ = netlink::Socket();
+    Undo undo(ctx);
+    SharedRef ref = shared_ref(ctx);
+    // Links, the table and the forwarding switch exist only in the netns the run was in; in
+    // another, "not found" would be a lie. Leave everything for a gc run inside it.
+    if (ref.cookie) {
+      uint64_t here = 0;
+      try {
+        here = netns_cookie();
+      } catch (const std::exception& e) {
+        undo.give_up(e.what());
       }
-    } catch (const std::exception& e) {
-      ctx.log().error("rollback: {}", e.what());
+      if (here != *ref.cookie) {
+        undo.give_up(fmt::format(
+            "the run's network namespace has cookie {}, this process is in cookie {}: run `modrt "
+            "gc` inside that namespace",
+            *ref.cookie, here));
+      }
     }
-    try {
-      NetState state(net_dir(ctx));
-      release_shared(ctx, state);
-    } catch (const std::exception& e) {
-      ctx.log().error("rollback: {}", e.what());
+    for (const auto& veth : ledger.values(kVeth))
+      undo.attempt(kVeth, veth, [&] { remove_veth(ctx, veth); });
+    if (ledger.entries().size() > (ref.entry.empty() ? 0u : 1u)) {
+      std::optional<NetState> state;
+      try {
+        state.emplace(ref.dir);
+      } catch (const std::exception& e) {
+        undo.give_up(e.what());
+      }
+      release_shared(ctx, *state, ref.token, undo);
+      // The last entry: the netns's state dir goes with its last user (when nothing else is in it).
+      if (!ref.entry.empty() && ledger.entries().size() == 1)
+        undo.attempt(kShared, ref.entry, [&] { state->remove_if_unused(); });
+    } else if (!ref.entry.empty()) {
+      undo.attempt(kShared, ref.entry, [&] {
+        NetState state(ref.dir);
+        state.remove_if_unused();
+      });
     }
+    undo.finish();
   }
 
   std::vector<std::pair<std::string, std::string>> stats(Context& ctx) override {
@@ -233,42 +350,60 @@ class NetStage final : public Stage {
     // Cheap checks first, so bad input fails before anything is acquired.
     for (const auto& port : o_.ports) check_host_port_free(port);
 
-    NetState state(net_dir(ctx));
+    // The bookkeeping of this netns, shared with every other modrt using it, whatever its state
+    // root. Recorded before anything else: rollback (gc too) finds everything else through it.
+    shared_dir_ = netns_state_dir(netns_cookie());
+    std::string token = random_token();
+    ledger.record(kShared, fmt::format("{} {}", shared_dir_.string(), token));
+    NetState state(shared_dir_);
     host_ = netlink::Socket::open();
     veth_ = host_veth_name(ctx.name());
 
+    auto lease_entry = [&](Ipv4 address) { return fmt::format("{} {}", o_.bridge, address.str()); };
     Lease owner{.address = {},
                 .container = ctx.name(),
                 .pid = ::getpid(),
                 .start_time = process_start_time(::getpid()),
-                .veth = veth_};
+                .veth = veth_,
+                .owner = token};
     if (o_.ip) {
+      ledger.record(kLease, lease_entry(*o_.ip));
       owner.address = *o_.ip;
       state.claim(o_.bridge, owner);
       address_ = *o_.ip;
     } else {
-      address_ = state.allocate(o_.bridge, o_.subnet, o_.gateway, owner);
+      address_ = state.allocate(o_.bridge, o_.subnet, o_.gateway, owner,
+                                [&](Ipv4 a) { ledger.record(kLease, lease_entry(a)); });
     }
-    ledger.record(kLease, fmt::format("{} {}", o_.bridge, address_.str()));
 
     for (const auto& port : o_.ports) {
-      state.claim_port(port.proto, port.host_port, ctx.name(), address_);
       ledger.record(kPort, fmt::format("{} {}", port.proto, port.host_port));
+      state.claim_port(port.proto, port.host_port, ctx.name(), address_, token);
     }
 
     ledger.record(kBridge, o_.bridge);
-    bool known = state.marker(bridge_marker(o_.bridge)).has_value();
-    BridgeResult bridge =
-        ensure_bridge(host_.get(), o_.bridge, o_.subnet, o_.gateway, o_.subnet6, known);
+    std::string bmarker = bridge_marker(o_.bridge);
+    bool known = state.marker(bmarker).has_value();
+    bool marked = false;
+    // The marker says what modrt did to the bridge; written before the change (a crash right after
+    // it leaves a marker whose undo finds nothing to do), dropped when the change did not happen.
+    BridgeResult bridge = ensure_bridge(
+        host_.get(), o_.bridge, o_.subnet, o_.gateway, o_.subnet6, known, [&](BridgeChange change) {
+          if (change == BridgeChange::created) {
+            state.set_marker(bmarker, "created");
+            marked = true;
+          } else if (change == BridgeChange::address_added) {
+            std::string what = fmt::format("address {}/{}", o_.gateway.str(), o_.subnet.prefix);
+            if (o_.subnet6)
+              what += fmt::format(" {}/{}", o_.subnet6->host(1).str(), o_.subnet6->prefix);
+            state.set_marker(bmarker, what);
+            marked = true;
+          } else if (marked) {
+            state.clear_marker(bmarker);
+            marked = false;
+          }
+        });
     bridge_ifindex_ = bridge.ifindex;
-    if (bridge.change == BridgeChange::created)
-      state.set_marker(bridge_marker(o_.bridge), "created");
-    if (bridge.change == BridgeChange::address_added) {
-      std::string marker = fmt::format("address {}/{}", o_.gateway.str(), o_.subnet.prefix);
-      if (o_.subnet6)
-        marker += fmt::format(" {}/{}", o_.subnet6->host(1).str(), o_.subnet6->prefix);
-      state.set_marker(bridge_marker(o_.bridge), marker);
-    }
 
     if (!o_.nat) {
       elements_.push_back(nonat_element(address_));
@@ -279,16 +414,28 @@ class NetStage final : public Stage {
     for (const auto& e : elements_) ledger.record(kNftElement, e);
 
     std::string masq = masq_marker(o_.bridge);
-    if (o_.nat && !state.marker(masq)) {
+    bool add_masq = o_.nat && !state.marker(masq);
+    // The table may be created here or on apply_host's thread (which must not touch the ledger):
+    // recorded now, on this thread, whenever this run may be the one to create it.
+    if ((add_masq || !elements_.empty()) && !state.marker(kTableMarker))
+      ledger.record(kTable, fmt::format("inet {}", kNftTable));
+    if (add_masq) {
       // The first user of this bridge that wants NAT: the subnet's masquerade element (and the
       // table, if this is the first of all). Once per bridge lifetime, like the bridge itself.
       std::vector<std::string> subnet{masq_element(o_.subnet)};
       if (o_.subnet6) subnet.push_back(masq6_element(*o_.subnet6));
+      ledger.record(kMasq, o_.bridge);
       state.set_marker(masq, join_lines(subnet));
       add_to_table(state, subnet);
     }
     if (o_.nat || !o_.ports.empty()) {
-      enable_forwarding(state, kIpForward, kForwardMarker);
+      std::string value = read_file(kIpForward);
+      if (value.empty() || value[0] != '1') {
+        // Switched on by modrt, so switched off by the netns's last user: marker first.
+        ledger.record(kForward, "ipv4");
+        state.set_marker(kForwardMarker, "1");
+        write_file(kIpForward, "1");
+      }
       // IPv6 forwarding is not switched on behind the admin's back: with it on, the kernel stops
       // accepting router advertisements on every interface, and the host may lose its own route.
       if (o_.subnet6 && read_file(kIp6Forward).rfind('1', 0) != 0)
@@ -305,16 +452,19 @@ class NetStage final : public Stage {
   }
 
   // Adds elements to table inet modrt, creating the table when modrt has not (or it vanished).
+  // The marker is written before the table is created (a crash in between leaves a marker whose
+  // undo finds no table) and dropped again when the table turns out to be someone else's.
   static void add_to_table(NetState& state, const std::vector<std::string>& elements) {
     Nft nft;
     std::string add = add_elements(elements);
     if (!state.marker(kTableMarker)) {
+      state.set_marker(kTableMarker, "created");
       try {
         nft.run(table_commands() + add, "create table inet modrt");
-        state.set_marker(kTableMarker, "created");
       } catch (const Error&) {
-        // The table is there already, made by another modrt state root or by hand: use it, and
-        // leave its removal to whoever made it.
+        // The table is there already, made by hand or by a modrt of another netns state (an older
+        // modrt kept it per state root): use it, and leave its removal to whoever made it.
+        state.clear_marker(kTableMarker);
         nft.run(add, "add elements to table inet modrt");
       }
     } else if (!nft.run_if_exists(add, "add elements to table inet modrt")) {
@@ -367,75 +517,124 @@ class NetStage final : public Stage {
     if (delete_link(sock.get(), veth)) ctx.log().debug("deleted veth '{}'", veth);
   }
 
-  void release_shared(Context& ctx, NetState& state) {
+  // Everything of this run in the netns's shared state, each ledger entry on its own (Undo).
+  void release_shared(Context& ctx, NetState& state, const std::string& token, Undo& undo) {
     Ledger& ledger = ctx.ledger();
     std::vector<std::string> elements = ledger.values(kNftElement);
     if (!elements.empty()) {
-      Nft nft;
+      std::optional<Nft> nft;
+      auto get_nft = [&]() -> Nft& {
+        if (!nft) nft.emplace();
+        return *nft;
+      };
       // One batch when everything is there; element by element when some are already gone.
       bool done = false;
       try {
-        done = nft.run_if_exists(delete_elements(elements), "delete this container's elements");
+        done =
+            get_nft().run_if_exists(delete_elements(elements), "delete this container's elements");
       } catch (const Error& e) {
         ctx.log().warn("rollback: {}", e.what());
       }
-      for (const auto& e : elements) {
-        if (!done) {
+      for (const auto& e : elements)
+        undo.attempt(kNftElement, e, [&] {
+          if (!done) get_nft().run_if_exists(delete_elements({e}), "delete element");
+        });
+    }
+    for (const auto& port : ledger.values(kPort))
+      undo.attempt(kPort, port, [&] {
+        auto [proto, number] = split_pair(port);
+        uint16_t host_port = 0;
+        auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), host_port);
+        if (ec != std::errc() || end != number.data() + number.size())
+          throw Error(fmt::format("malformed port entry '{}'", port));
+        state.release_port(proto, host_port, ctx.name(), token);
+      });
+    for (const auto& lease : ledger.values(kLease))
+      undo.attempt(kLease, lease, [&] {
+        auto [pool, address] = split_pair(lease);
+        auto a = Ipv4::parse(address);
+        if (!a) throw Error(fmt::format("malformed lease entry '{}'", lease));
+        state.release(pool, *a, ctx.name(), token);
+      });
+
+    // Shared objects: removed by whoever leaves them unused (any run's rollback, whether it made
+    // them or not: the markers say what modrt made); a run's own entries just say it was involved.
+    for (const auto& bridge : ledger.values(kMasq))
+      undo.attempt(kMasq, bridge, [&] {
+        if (bridge_unused(state, bridge)) remove_masquerade(state, bridge);
+      });
+    for (const auto& bridge : ledger.values(kBridge))
+      undo.attempt(kBridge, bridge, [&] {
+        if (!bridge_unused(state, bridge)) return;
+        // Each part is tried even when another failed; the first failure is reported.
+        std::exception_ptr failed;
+        for (auto step : {&NetStage::remove_bridge, &NetStage::remove_masquerade}) {
           try {
-            nft.run_if_exists(delete_elements({e}), "delete element");
-          } catch (const Error& err) {
-            ctx.log().error("rollback: {}", err.what());
-            continue;
+            (this->*step)(state, bridge);
+          } catch (...) {
+            if (!failed) failed = std::current_exception();
           }
         }
-        ledger.forget(kNftElement, e);
-      }
-    }
-    for (const auto& port : ledger.values(kPort)) {
-      auto [proto, number] = split_pair(port);
-      state.release_port(proto, static_cast<uint16_t>(std::stoul(number)), ctx.name());
-      ledger.forget(kPort, port);
-    }
-    for (const auto& lease : ledger.values(kLease)) {
-      auto [pool, address] = split_pair(lease);
-      if (auto a = Ipv4::parse(address)) state.release(pool, *a, ctx.name());
-      ledger.forget(kLease, lease);
-    }
-    for (const auto& bridge : ledger.values(kBridge)) {
-      if (state.leases(bridge).empty() && !o_.keep_bridge) {
-        remove_masquerade(ctx, state, bridge);
-        remove_bridge(ctx, state, bridge);
-      }
-      ledger.forget(kBridge, bridge);
-    }
-    if (state.total_leases() == 0 && !o_.keep_bridge) remove_table(ctx, state);
+        if (netns_unused(state)) {
+          for (auto step : {&NetStage::remove_table, &NetStage::remove_forwarding}) {
+            try {
+              (this->*step)(state);
+            } catch (...) {
+              if (!failed) failed = std::current_exception();
+            }
+          }
+        }
+        if (failed) std::rethrow_exception(failed);
+      });
+    for (const auto& table : ledger.values(kTable))
+      undo.attempt(kTable, table, [&] {
+        if (netns_unused(state)) remove_table(state);
+      });
+    for (const auto& forward : ledger.values(kForward))
+      undo.attempt(kForward, forward, [&] {
+        if (netns_unused(state)) remove_forwarding(state);
+      });
   }
 
-  void remove_masquerade(Context& ctx, NetState& state, const std::string& bridge) {
+  bool bridge_unused(const NetState& state, const std::string& bridge) const {
+    return !o_.keep_bridge && state.leases(bridge).empty();
+  }
+  bool netns_unused(const NetState& state) const {
+    return !o_.keep_bridge && state.total_leases() == 0;
+  }
+
+  // The bridge's masquerade elements, per its marker. The marker keeps the elements that could not
+  // be deleted, so a retry knows what is left.
+  void remove_masquerade(NetState& state, const std::string& bridge) {
     auto marker = state.marker(masq_marker(bridge));
     if (!marker) return;
-    std::vector<std::string> elements;
+    std::vector<std::string> elements, left;
     std::istringstream in(*marker);
     for (std::string line; std::getline(in, line);)
       if (!line.empty()) elements.push_back(line);
+    std::string error;
     Nft nft;
     for (const auto& e : elements) {
       try {
         nft.run_if_exists(delete_elements({e}), "delete the masquerade of bridge '" + bridge + "'");
       } catch (const Error& err) {
-        ctx.log().error("rollback: {}", err.what());
+        left.push_back(e);
+        if (error.empty()) error = err.what();
       }
+    }
+    if (!left.empty()) {
+      state.set_marker(masq_marker(bridge), join_lines(left));
+      throw Error(error);
     }
     state.clear_marker(masq_marker(bridge));
   }
 
-  void remove_bridge(Context& ctx, NetState& state, const std::string& bridge) {
+  void remove_bridge(NetState& state, const std::string& bridge) {
     auto marker = state.marker(bridge_marker(bridge));
     if (!marker) return;
     netlink::Socket sock = netlink::Socket::open();
     if (*marker == "created") {
       delete_link(sock.get(), bridge);
-      ctx.log().debug("deleted bridge '{}'", bridge);
     } else if (marker->rfind("address ", 0) == 0) {
       if (auto link = find_link(sock.get(), bridge)) {
         std::istringstream words(marker->substr(8));
@@ -445,22 +644,22 @@ class NetStage final : public Stage {
     state.clear_marker(bridge_marker(bridge));
   }
 
-  void remove_table(Context& ctx, NetState& state) {
-    if (state.marker(kTableMarker)) {
-      Nft nft;
-      nft.run_if_exists(fmt::format("delete table inet {}\n", kNftTable),
-                        "delete table inet modrt");
-      state.clear_marker(kTableMarker);
-      ctx.log().debug("deleted nft table inet {}", kNftTable);
-    }
-    if (state.marker(kForwardMarker)) {
-      write_file(kIpForward, "0");
-      state.clear_marker(kForwardMarker);
-    }
+  void remove_table(NetState& state) {
+    if (!state.marker(kTableMarker)) return;
+    Nft nft;
+    nft.run_if_exists(fmt::format("delete table inet {}\n", kNftTable), "delete table inet modrt");
+    state.clear_marker(kTableMarker);
+  }
+
+  void remove_forwarding(NetState& state) {
+    if (!state.marker(kForwardMarker)) return;
+    write_file(kIpForward, "0");
+    state.clear_marker(kForwardMarker);
   }
 
   NetOptions o_;
   // Carried from prepare to apply_host within one run (rollback never relies on them).
+  fs::path shared_dir_;
   netlink::Socket host_;
   std::string veth_;
   Ipv4 address_;

@@ -121,6 +121,12 @@ NetOptions parse_options(const ConfigNode& with, const Config& config) {
       n->fail(fmt::format("expected an IPv4 network like 10.88.0.0/16, got '{}'", n->as_string()));
     if (cidr->prefix < 8 || cidr->prefix > 30)
       n->fail(fmt::format("prefix /{} out of range: use /8 to /30", cidr->prefix));
+    // Not when recovering: a dead run of an older modrt may have used one, and gc must undo it.
+    if (auto reserved = reserved_overlap(*cidr); reserved && !config.recovering)
+      n->fail(
+          fmt::format("subnet {} overlaps the special-purpose range {}; a bridge needs an "
+                      "ordinary unicast network such as 10.88.0.0/16",
+                      cidr->str(), *reserved));
     o.subnet = *cidr;
   }
   o.gateway = o.subnet.host(1);
@@ -149,6 +155,11 @@ NetOptions parse_options(const ConfigNode& with, const Config& config) {
     if (cidr->prefix > 128 - (32 - o.subnet.prefix))
       n->fail(fmt::format("/{} leaves fewer host bits than subnet {} needs", cidr->prefix,
                           o.subnet.str()));
+    if (auto reserved = reserved_overlap(*cidr); reserved && !config.recovering)
+      n->fail(
+          fmt::format("subnet6 {} overlaps the special-purpose range {}; use a unique local "
+                      "network such as fd00:88::/64",
+                      cidr->str(), *reserved));
     o.subnet6 = *cidr;
   }
   if (auto n = with.find("interface")) {

@@ -1,6 +1,10 @@
+#include <sched.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -30,7 +34,8 @@ class Ipam : public ::testing::Test {
                  .container = name,
                  .pid = ::getpid(),
                  .start_time = process_start_time(::getpid()),
-                 .veth = "mr" + name};
+                 .veth = "mr" + name,
+                 .owner = {}};
   }
   fs::path dir_;
   Cidr4 subnet_ = *Cidr4::parse("10.88.0.0/29");  // hosts .1 - .6, gateway .1
@@ -135,7 +140,8 @@ TEST(LeaseStaleness, LiveOwnerIsNotStaleDeadOwnerWithoutVethIs) {
              .container = "x",
              .pid = ::getpid(),
              .start_time = process_start_time(::getpid()),
-             .veth = "mr-none-here"};
+             .veth = "mr-none-here",
+             .owner = {}};
   EXPECT_FALSE(lease_is_stale(live));
   Lease dead = live;
   dead.start_time += 1;  // same pid, another process: pid reuse
@@ -149,14 +155,136 @@ TEST(LeaseFormat, RoundTrips) {
           .container = "web",
           .pid = 42,
           .start_time = 7,
-          .veth = "mrweb-0001"};
+          .veth = "mrweb-0001",
+          .owner = "00c0ffee00c0ffee"};
   auto back = parse_lease(l.address, format_lease(l));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->container, "web");
   EXPECT_EQ(back->pid, 42);
   EXPECT_EQ(back->start_time, 7u);
   EXPECT_EQ(back->veth, "mrweb-0001");
+  EXPECT_EQ(back->owner, "00c0ffee00c0ffee");
   EXPECT_FALSE(parse_lease(l.address, "garbage"));
+  // A lease written by a modrt without owner tokens still reads, with no owner.
+  auto old = parse_lease(l.address, "container=web\npid=42\nstart=7\nveth=mrweb-0001\n");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->owner, "");
+}
+
+// Two state roots share one netns's state; both may run a container called "web". Only the run
+// holding the owner token releases a lease or a port claim.
+TEST_F(Ipam, OwnerTokenNotTheContainerNameDecidesWhatARunReleases) {
+  bool stale = false;
+  NetState state(dir_, [&](const Lease&) { return stale; });
+  Lease first = owner("web");
+  first.owner = "token-of-root-a";
+  first.address = *Ipv4::parse("10.88.0.5");
+  state.claim("br", first);
+  state.claim_port("tcp", 8080, "web", first.address, "token-of-root-a");
+  // Root A's run is gone (its gc has not run yet): root B's "web" takes the address and the port.
+  stale = true;
+  Lease second = first;
+  second.owner = "token-of-root-b";
+  state.claim("br", second);
+  state.claim_port("tcp", 8080, "web", second.address, "token-of-root-b");
+  stale = false;
+  // Root A's gc must not take them from B, although the container name matches.
+  EXPECT_FALSE(state.release("br", first.address, "web", "token-of-root-a"));
+  EXPECT_FALSE(state.release_port("tcp", 8080, "web", "token-of-root-a"));
+  EXPECT_EQ(state.lease("br", first.address)->owner, "token-of-root-b");
+  // B's live claim still refuses a third run.
+  EXPECT_THROW(state.claim_port("tcp", 8080, "web", *Ipv4::parse("10.88.0.6"), "token-c"), Error);
+  EXPECT_TRUE(state.release_port("tcp", 8080, "web", "token-of-root-b"));
+  EXPECT_TRUE(state.release("br", first.address, "web", "token-of-root-b"));
+  // Records without a token (an older modrt) are released by container name.
+  Lease legacy = owner("db");
+  legacy.address = *Ipv4::parse("10.88.0.4");
+  state.claim("br", legacy);
+  EXPECT_FALSE(state.release("br", legacy.address, "web", "token-x"));
+  EXPECT_TRUE(state.release("br", legacy.address, "db", "token-x"));
+}
+
+TEST_F(Ipam, AllocateCallsBeforeLeaseBeforeTheLeaseExists) {
+  NetState state(dir_, [](const Lease&) { return false; });
+  std::vector<std::string> seen;
+  Ipv4 got = state.allocate("br", subnet_, gateway_, owner("a"), [&](Ipv4 a) {
+    seen.push_back(a.str());
+    EXPECT_FALSE(state.lease("br", a)) << "leased before it was recorded";
+  });
+  EXPECT_EQ(seen, std::vector<std::string>{got.str()});
+  EXPECT_TRUE(state.lease("br", got));
+  // A record that fails leases nothing.
+  EXPECT_THROW(state.allocate("br", subnet_, gateway_, owner("b"),
+                              [](Ipv4) { throw Error("journal full"); }),
+               Error);
+  EXPECT_EQ(state.total_leases(), 1u);
+}
+
+TEST_F(Ipam, LastUserRemovesTheDirectoryOnlyWhenNothingIsLeft) {
+  fs::path netns_dir = dir_ / "4242";
+  {
+    NetState state(netns_dir, [](const Lease&) { return false; });
+    Ipv4 a = state.allocate("br", subnet_, gateway_, owner("a"));
+    state.claim_port("tcp", 80, "a", a, "t");
+    state.set_marker("bridge-br", "created");
+    EXPECT_FALSE(state.remove_if_unused());  // a lease, a port and a marker
+    state.release("br", a, "a");
+    EXPECT_FALSE(state.remove_if_unused());  // a port and a marker
+    state.release_port("tcp", 80, "a", "t");
+    EXPECT_FALSE(state.remove_if_unused());  // a marker
+    state.clear_marker("bridge-br");
+    EXPECT_TRUE(state.unused());
+    EXPECT_TRUE(state.remove_if_unused());
+  }
+  EXPECT_FALSE(fs::exists(netns_dir));
+}
+
+// A run waiting for the lock while the last user removes the directory must not end up holding a
+// lock on the removed file (then two runs would both "hold" the lock): it starts over.
+TEST_F(Ipam, AWaiterOfARemovedDirectoryLocksTheNewOne) {
+  fs::path netns_dir = dir_ / "4243";
+  auto last = std::make_unique<NetState>(netns_dir, [](const Lease&) { return false; });
+  std::atomic<bool> locked{false};
+  std::thread waiter([&] {
+    NetState state(netns_dir, [](const Lease&) { return false; });
+    locked = true;
+    // The directory this waiter holds the lock of is the one at the path.
+    state.allocate("br", subnet_, gateway_, owner("w"));
+    EXPECT_TRUE(fs::exists(netns_dir / "lock"));
+    EXPECT_EQ(state.total_leases(), 1u);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(locked);
+  EXPECT_TRUE(last->remove_if_unused());
+  last.reset();
+  waiter.join();
+  EXPECT_TRUE(locked);
+  // And a third run serialises with the waiter's directory, seeing its lease.
+  NetState third(netns_dir, [](const Lease&) { return false; });
+  EXPECT_EQ(third.total_leases(), 1u);
+}
+
+TEST(NetnsState, CookieIdentifiesTheNetnsAndNamesTheDirectory) {
+  uint64_t here = netns_cookie();
+  EXPECT_NE(here, 0u);
+  EXPECT_EQ(netns_cookie(), here);
+  if (::geteuid() == 0) {
+    EXPECT_EQ(netns_state_dir(here), fs::path("/run/modrt-net") / std::to_string(here));
+  }
+  uint64_t other = 0;
+  int error = 0;
+  // unshare(CLONE_NEWNET) changes only the calling thread's netns.
+  std::thread([&] {
+    if (::unshare(CLONE_NEWNET) < 0) {
+      error = errno;
+      return;
+    }
+    other = netns_cookie();
+  }).join();
+  if (error == EPERM) GTEST_SKIP() << "no CAP_SYS_ADMIN for a netns of our own";
+  ASSERT_EQ(error, 0);
+  EXPECT_NE(other, here);
+  EXPECT_NE(netns_state_dir(other), netns_state_dir(here));
 }
 
 }  // namespace

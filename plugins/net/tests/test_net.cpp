@@ -1,15 +1,25 @@
 // The net stage against real netlink and nftables. Every test makes a throwaway network namespace
 // that plays "the host" and runs modrt inside it (ip netns exec): the bridge, the nft table and the
 // veths live there, and traffic only goes to addresses inside namespaces the test made. After each
-// test, that "host" must hold nothing of modrt's: no link but lo, no nft ruleset, no lease.
+// test, that "host" must hold nothing of modrt's: no link but lo, no nft ruleset, no lease, and no
+// state directory of its netns (/run/modrt-net/<cookie>).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "modrt_test.hpp"
 
@@ -20,6 +30,29 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
+
+// SO_NETNS_COOKIE of a named netns: what the net stage keys its shared state by. Read from a socket
+// made on a thread that joined the netns (setns changes only the calling thread).
+uint64_t netns_cookie_of(const std::string& netns) {
+  uint64_t cookie = 0;
+  std::string error;
+  std::thread([&] {
+    int fd = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::setns(fd, CLONE_NEWNET) < 0) {
+      error = std::string("join netns: ") + std::strerror(errno);
+      if (fd >= 0) ::close(fd);
+      return;
+    }
+    ::close(fd);
+    int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    socklen_t len = sizeof cookie;
+    if (sock < 0 || ::getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+      error = std::string("SO_NETNS_COOKIE: ") + std::strerror(errno);
+    if (sock >= 0) ::close(sock);
+  }).join();
+  if (!error.empty()) throw std::runtime_error(error);
+  return cookie;
+}
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -43,6 +76,9 @@ class NetTest : public HostLeakTest {
     HostLeakTest::SetUp();
     host_ns_ = unique_name("mrn");
     ASSERT_EQ(run({"ip", "netns", "add", host_ns_}).exit_code, 0);
+    net_dir_ = fs::path("/run/modrt-net") / std::to_string(netns_cookie_of(host_ns_));
+    // A cookie is never reused: nobody else can have state for this brand-new netns.
+    ASSERT_FALSE(fs::exists(net_dir_)) << net_dir_;
     bridge_ = unique_name("mrb");
     ASSERT_LE(bridge_.size(), 15u);
   }
@@ -58,15 +94,17 @@ class NetTest : public HostLeakTest {
     EXPECT_EQ(in_host({"ip", "-4", "-o", "addr"}).out.find("inet 10."), std::string::npos)
         << "addresses left: " << in_host({"ip", "-o", "addr"}).out;
     EXPECT_EQ(leases(), 0u) << "IPAM leases left under " << net_dir();
+    // The netns's last user removes its state directory (nothing is kept under the state root).
+    EXPECT_FALSE(fs::exists(net_dir())) << "state of the test's netns left: " << net_dir();
+    EXPECT_FALSE(fs::exists(modrt.state_root() / ".net"));
     run({"ip", "netns", "del", host_ns_});
-    // Plugin-wide data may stay by design; with no lease left it is only a lock file: drop it so
-    // the test's private state root can go.
+    // Only the directory of the netns this test made (its cookie is never reused).
     std::error_code ec;
     fs::remove_all(net_dir(), ec);
     HostLeakTest::TearDown();
   }
 
-  fs::path net_dir() const { return modrt.state_root() / ".net"; }
+  const fs::path& net_dir() const { return net_dir_; }
 
   size_t leases() const {
     size_t n = 0;
@@ -125,7 +163,24 @@ class NetTest : public HostLeakTest {
            "}";
   }
 
+  // A workload that waits until `go` exists.
+  static std::vector<std::string> wait_for(const fs::path& go) {
+    return {"/bin/busybox", "sh", "-c",
+            "while [ ! -e " + go.string() + " ]; do busybox sleep 0.05; done"};
+  }
+  std::string ip_forward() const { return in_host({"cat", "/proc/sys/net/ipv4/ip_forward"}).out; }
+  // Run dirs (not dot-named plugin data) left in a state root.
+  static std::vector<std::string> state_dirs(const fs::path& root) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().filename().string().front() != '.')
+        out.push_back(it->path().filename().string());
+    return out;
+  }
+
   std::string host_ns_;
+  fs::path net_dir_;
   std::string bridge_;
 };
 
@@ -511,6 +566,176 @@ TEST_F(NetTest, PortHeldByAHostProcessIsRefused) {
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_THAT(r.err, HasSubstr("host port 8082/tcp is in use by a process on the host"));
   EXPECT_EQ(links(), std::vector<std::string>{"lo"});
+}
+
+// --- the host's shared objects belong to everyone in the netns, not to one state root ----------
+
+// Issue 11 item 6: root A's last container deleted table inet modrt (and the bridge) while root B's
+// containers ran. The bookkeeping is per netns now: the first to leave keeps its hands off.
+TEST_F(NetTest, TwoStateRootsShareTheBridgeAndTableUntilTheNetnsLastUserLeaves) {
+  Modrt other;  // a second private state root, as a second user or `--root` on one host would be
+  std::string forward_before = ip_forward();
+  fs::path go_a = dir / "go-a";
+  fs::path go_b = dir / "go-b";
+  Background first(
+      modrt_argv(config(unique_name("a"), bridge_with("ports: ['8086:80']"), wait_for(go_a))));
+  ASSERT_TRUE(wait_until([&] { return links().size() == 3; }, 30s)) << in_host({"ip", "link"}).out;
+  std::string b = config(unique_name("b"), bridge_with("ports: ['8087:80']"), wait_for(go_b));
+  Background second(host_argv(other.argv({"run", "-c", b})));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return in_host({"nft", "list", "map", "inet", "modrt", "ports4"}).out.find("8087") !=
+               std::string::npos;
+      },
+      30s));
+  EXPECT_EQ(leases(), 2u);  // one directory holds both roots' leases
+  EXPECT_FALSE(fs::exists(modrt.state_root() / ".net"));
+  EXPECT_FALSE(fs::exists(other.state_root() / ".net"));
+
+  std::ofstream(go_a.string()) << "go\n";
+  Result a_end = first.wait(60s);
+  EXPECT_EQ(a_end.exit_code, 0) << a_end.err;
+  // Root B's container still has its port map, the masquerade of its subnet, the CVE-2020-8558
+  // guard, its bridge and forwarding.
+  Result table = in_host({"nft", "list", "table", "inet", "modrt"});
+  EXPECT_THAT(table.out, HasSubstr("tcp . 8087 : 10.123.0."));
+  EXPECT_THAT(table.out, Not(HasSubstr("8086")));
+  EXPECT_THAT(table.out, HasSubstr("elements = { 10.123.0.0/24 }"));
+  EXPECT_THAT(table.out, HasSubstr("iifname != \"lo\" ip daddr 127.0.0.0/8 drop"));
+  EXPECT_THAT(links(), ::testing::Contains(bridge_));
+  EXPECT_EQ(ip_forward(), "1\n");
+  EXPECT_EQ(leases(), 1u);
+
+  std::ofstream(go_b.string()) << "go\n";
+  Result b_end = second.wait(60s);
+  EXPECT_EQ(b_end.exit_code, 0) << b_end.err;
+  // The last user of the netns removed everything (TearDown: links, ruleset, leases, state dir).
+  EXPECT_EQ(ip_forward(), forward_before);
+  EXPECT_EQ(state_dirs(other.state_root()), std::vector<std::string>{});
+}
+
+// --- subnets that would break the host ---------------------------------------------------------
+
+TEST_F(NetTest, ReservedSubnetsAreRefusedBeforeAnythingIsMade) {
+  struct Case {
+    std::string with, message;
+  };
+  for (const Case& c : {
+           Case{"subnet: 127.0.0.0/8", "overlaps the special-purpose range 127.0.0.0/8 (loopback)"},
+           Case{"subnet: 169.254.0.0/16", "169.254.0.0/16 (link-local)"},
+           Case{"subnet: 224.0.0.0/24", "224.0.0.0/4 (multicast)"},
+           Case{"subnet: 10.123.0.0/24, subnet6: 'fe80::/64'", "fe80::/10 (link-local)"},
+       }) {
+    Result r = run_modrt(
+        config(unique_name("rs"), "{bridge: " + bridge_ + ", " + c.with + "}", {"/bin/true"}));
+    EXPECT_EQ(r.exit_code, 2) << c.with;
+    EXPECT_THAT(r.err, HasSubstr(c.message));
+  }
+  EXPECT_EQ(links(), std::vector<std::string>{"lo"});
+}
+
+TEST_F(NetTest, SubnetOverlappingAHostAddressWithoutARouteIsRefused) {
+  std::string other = unique_name("mrd");
+  ASSERT_EQ(
+      in_host({"ip", "link", "add", other, "type", "veth", "peer", "name", other + "p"}).exit_code,
+      0);
+  // A /32 puts no route in the main table: only the address tells that the host uses it.
+  in_host({"ip", "addr", "add", "10.123.0.77/32", "dev", other});
+  Result r = run_modrt(config(unique_name("ovl"), bridge_with(), {"/bin/true"}));
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_THAT(r.err, HasSubstr("subnet 10.123.0.0/24 overlaps the address 10.123.0.77/32 of "
+                               "interface " +
+                               other));
+  EXPECT_THAT(links(), Not(::testing::Contains(bridge_)));
+  in_host({"ip", "link", "del", other});
+}
+
+TEST_F(NetTest, Subnet6OverlappingAHostRouteIsRefused) {
+  std::string other = unique_name("mrd");
+  ASSERT_EQ(
+      in_host({"ip", "link", "add", other, "type", "veth", "peer", "name", other + "p"}).exit_code,
+      0);
+  in_host({"ip", "link", "set", other, "up"});
+  in_host({"ip", "link", "set", other + "p", "up"});
+  in_host({"ip", "-6", "route", "add", "fd00:123::/48", "dev", other});
+  Result r = run_modrt(
+      config(unique_name("ovl6"), bridge_with("subnet6: 'fd00:123:0:1::/64'"), {"/bin/true"}));
+  EXPECT_EQ(r.exit_code, 125);
+  EXPECT_THAT(r.err, HasSubstr("subnet6 fd00:123:0:1::/64 overlaps the host route fd00:123::/48 "
+                               "dev " +
+                               other));
+  EXPECT_THAT(links(), Not(::testing::Contains(bridge_)));
+  in_host({"ip", "link", "del", other});
+}
+
+// --- rollback: every entry on its own; what it cannot undo stays for gc
+// ---------------------------
+
+TEST_F(NetTest, RollbackUndoesEveryOtherEntryAndNamesTheOneItCouldNot) {
+  std::string name = unique_name("rb");
+  fs::path go = dir / "go";
+  Background running(modrt_argv(config(name, bridge_with("ports: ['8085:80']"), wait_for(go))));
+  fs::path claim = net_dir() / "ports" / "tcp-8085";
+  ASSERT_TRUE(wait_until([&] { return fs::exists(claim) && links().size() == 3; }, 30s));
+  // Make one step fail for real: the port claim becomes a directory, which its release can
+  // neither read nor unlink. The port release comes before the lease, bridge and table.
+  fs::remove(claim);
+  fs::create_directory(claim);
+  std::ofstream((claim / "obstacle").string()) << "x\n";
+  std::ofstream(go.string()) << "go\n";
+  Result r = running.wait(60s);
+  EXPECT_THAT(r.err, HasSubstr("rollback could not undo 1 ledger entry, kept for `modrt gc` to "
+                               "retry: port 'tcp 8085'"));
+  EXPECT_THAT(r.err, HasSubstr("Is a directory"));
+  // Everything else was undone: element, lease, veth, bridge, masquerade, table.
+  EXPECT_TRUE(wait_until([&] { return links() == std::vector<std::string>{"lo"}; }, 5s));
+  EXPECT_EQ(in_host({"nft", "list", "ruleset"}).out, "");
+  EXPECT_EQ(leases(), 0u);
+  // The run's state stays for gc, which finishes the job once the obstacle is gone.
+  EXPECT_EQ(state_dirs(modrt.state_root()), std::vector<std::string>{name});
+  Result again = in_host(modrt.argv({"gc"}));
+  EXPECT_NE(again.exit_code, 0) << "gc cannot release the claim yet";
+  EXPECT_THAT(again.err, HasSubstr("port 'tcp 8085'"));
+  fs::remove_all(claim);
+  Result gc = in_host(modrt.argv({"gc"}));
+  EXPECT_EQ(gc.exit_code, 0) << gc.out << gc.err;
+  EXPECT_EQ(state_dirs(modrt.state_root()), std::vector<std::string>{});
+  // TearDown: the netns's state directory went with the last entry.
+}
+
+// Issue 11 item 4, net's part: modrt SIGKILLed after each journal event of a bridge + port run
+// (MODRT_TEST_KILL_AT_EVENT, the core's crash hook); `modrt gc` must then remove everything, from
+// the ledger alone. Every acquisition is journaled before it happens, so no kill point leaks.
+TEST_F(NetTest, KilledAtEveryJournalEventGcLeavesNothing) {
+  std::string name = unique_name("crash");
+  std::string cfg = config(name, bridge_with("ports: ['8088:80']"), {"/bin/true"});
+  int kills = 0;
+  bool completed = false;
+  for (int event = 1; event <= 200 && !completed; ++event) {
+    SCOPED_TRACE("killed after journal event " + std::to_string(event));
+    std::vector<std::string> argv{"env", "MODRT_TEST_KILL_AT_EVENT=" + std::to_string(event)};
+    for (const auto& arg : modrt.argv({"run", "-c", cfg})) argv.push_back(arg);
+    Result r = run(host_argv(argv), 60s);
+    if (r.exit_code != 128 + SIGKILL) {
+      // The run got past its last event: it must have ended normally and cleaned up itself.
+      EXPECT_EQ(r.exit_code, 0) << r.err;
+      completed = true;
+    } else {
+      ++kills;
+    }
+    Result gc = in_host(modrt.argv({"gc"}));
+    EXPECT_EQ(gc.exit_code, 0) << gc.out << gc.err;
+    EXPECT_TRUE(wait_until([&] { return links() == std::vector<std::string>{"lo"}; }, 5s))
+        << in_host({"ip", "-o", "link"}).out;
+    EXPECT_EQ(in_host({"nft", "list", "ruleset"}).out, "");
+    EXPECT_EQ(leases(), 0u);
+    EXPECT_FALSE(fs::exists(net_dir()));
+    EXPECT_EQ(state_dirs(modrt.state_root()), std::vector<std::string>{});
+    if (::testing::Test::HasFailure()) break;
+  }
+  EXPECT_TRUE(completed);
+  EXPECT_GE(kills, 5);
+  std::cout << "[ NOTE     ] " << kills << " kill points, each collected by gc\n";
 }
 
 // --- a killed modrt: its ledger undoes the run, its lease is reclaimable -----------------------

@@ -91,6 +91,32 @@ TEST(Options, BadInputNamesTheKey) {
   EXPECT_THAT(error_of("{interface: 'a/b'}"), HasSubstr("not a valid interface name"));
 }
 
+TEST(Options, ReservedSubnetsAreRefusedWithTheirReason) {
+  EXPECT_THAT(error_of("{subnet: 127.0.0.0/8}"),
+              HasSubstr("stages[0].with.subnet: subnet 127.0.0.0/8 overlaps the special-purpose "
+                        "range 127.0.0.0/8 (loopback)"));
+  EXPECT_THAT(error_of("{subnet: 169.254.0.0/16}"), HasSubstr("169.254.0.0/16 (link-local)"));
+  EXPECT_THAT(error_of("{subnet: 0.0.0.0/8}"), HasSubstr("0.0.0.0/8"));
+  EXPECT_THAT(error_of("{subnet: 224.0.0.0/8}"), HasSubstr("224.0.0.0/4 (multicast)"));
+  EXPECT_THAT(error_of("{subnet: 240.0.0.0/8}"), HasSubstr("240.0.0.0/4 (reserved"));
+  EXPECT_THAT(error_of("{subnet: 255.255.255.0/24}"), HasSubstr("broadcast"));
+  EXPECT_THAT(error_of("{subnet: 10.9.0.0/24, subnet6: '::/64'}"),
+              HasSubstr("stages[0].with.subnet6: subnet6 ::/64 overlaps the special-purpose range "
+                        "::/128 (unspecified)"));
+  EXPECT_THAT(error_of("{subnet: 10.9.0.0/24, subnet6: '::1/128'}"), HasSubstr("fewer host bits"));
+  EXPECT_THAT(error_of("{subnet: 10.9.0.0/24, subnet6: 'fe80::/64'}"), HasSubstr("link-local"));
+  EXPECT_THAT(error_of("{subnet: 10.9.0.0/24, subnet6: 'ff02::/64'}"), HasSubstr("multicast"));
+  EXPECT_EQ(parse("{subnet: 172.30.0.0/16, subnet6: 'fd00:30::/64'}").subnet.str(),
+            "172.30.0.0/16");
+}
+
+TEST(Options, ReservedSubnetsAreAcceptedWhenRecoveringADeadRun) {
+  // gc of a run an older modrt started on 127/8 must still be able to build the stage and undo it.
+  Config config = config_with("{subnet: 127.0.0.0/8}");
+  config.recovering = true;
+  EXPECT_EQ(parse_options(config.stage("net")->with, config).subnet.str(), "127.0.0.0/8");
+}
+
 TEST(Options, HostModeConflictsWithANetNamespace) {
   EXPECT_THAT(error_of("{mode: host}", "{namespaces: [pid, net]}"), HasSubstr("mode host"));
   EXPECT_EQ(parse("{mode: host}", "{namespaces: [pid]}").mode, Mode::host);
