@@ -1,6 +1,7 @@
 #!/bin/sh
-# install-deps.sh: the Debian 12 packages modrt builds, tests and runs with. Idempotent: installs only
-# what is missing, and reads the package lists only when something is.
+# install-deps.sh: the Debian 12 packages modrt builds, tests and runs with (clang-14 with its
+# sanitizer and libFuzzer runtimes, llvm-symbolizer and python3 are for tests/fuzz). Idempotent:
+# installs only what is missing, and reads the package lists only when something is.
 set -eu
 packages="
   build-essential cmake ninja-build pkg-config clang-format
@@ -8,6 +9,7 @@ packages="
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev
   libnl-3-dev libnl-route-3-dev libseccomp-dev libcap-dev libnftables-dev
   busybox-static uidmap iproute2 nftables procps kmod
+  clang-14 libclang-rt-14-dev llvm-14 python3
 "
 missing=""
 for p in $packages; do
