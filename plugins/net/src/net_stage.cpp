@@ -45,6 +45,7 @@
 #include "modrt/plugin.hpp"
 #include "modrt/process.hpp"
 #include "nat.hpp"
+#include "netns.hpp"
 #include "options.hpp"
 #include "ports.hpp"
 #include "veth.hpp"
@@ -112,6 +113,7 @@ struct SharedRef {
   fs::path dir;
   std::string token;
   std::optional<uint64_t> cookie;  // the netns it belongs to (nullopt: old layout, unknown)
+  ino_t inode = 0;                 // that netns's inode number (0: unknown), to find it again
 };
 
 SharedRef shared_ref(const Context& ctx) {
@@ -122,9 +124,11 @@ SharedRef shared_ref(const Context& ctx) {
     return ref;
   }
   ref.entry = values.front();
-  auto [dir, token] = split_pair(ref.entry);
+  auto [dir, rest] = split_pair(ref.entry);
+  auto [token, inode] = split_pair(rest);
   ref.dir = dir;
   ref.token = token;
+  std::from_chars(inode.data(), inode.data() + inode.size(), ref.inode);
   uint64_t cookie = 0;
   std::string name = ref.dir.filename().string();
   auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), cookie);
@@ -287,41 +291,34 @@ class NetStage final : public Stage {
     host_ = netlink::Socket();
     Undo undo(ctx);
     SharedRef ref = shared_ref(ctx);
-    // Links, the table and the forwarding switch exist only in the netns the run was in; in
-    // another, "not found" would be a lie. Leave everything for a gc run inside it.
+    netns_gone_ = false;
+    // Links, the table and the forwarding switch exist only in the netns the run was in. From
+    // another (`modrt gc` run elsewhere), undo inside that one, found again by its cookie; when
+    // nothing can enter it any more, everything in it went (or will go) with it.
     if (ref.cookie) {
-      uint64_t here = 0;
+      std::optional<UniqueFd> netns;
+      bool elsewhere = false;
       try {
-        here = netns_cookie();
+        elsewhere = netns_cookie() != *ref.cookie;
+        if (elsewhere) netns = find_netns(*ref.cookie, ref.inode);
       } catch (const std::exception& e) {
         undo.give_up(e.what());
       }
-      if (here != *ref.cookie) {
-        undo.give_up(fmt::format(
-            "the run's network namespace has cookie {}, this process is in cookie {}: run `modrt "
-            "gc` inside that namespace",
-            *ref.cookie, here));
+      if (netns) {
+        ctx.log().info("undoing inside the run's network namespace (cookie {})", *ref.cookie);
+        run_in_namespace(netns->get(), CLONE_NEWNET, [&] { undo_all(ctx, ref, undo); });
+        undo.finish();
+        return;
+      }
+      if (elsewhere) {
+        ctx.log().warn(
+            "the run's network namespace (cookie {}) is gone: its veth, bridge, table and "
+            "forwarding went with it; releasing its leases, ports and markers",
+            *ref.cookie);
+        netns_gone_ = true;
       }
     }
-    for (const auto& veth : ledger.values(kVeth))
-      undo.attempt(kVeth, veth, [&] { remove_veth(ctx, veth); });
-    if (ledger.entries().size() > (ref.entry.empty() ? 0u : 1u)) {
-      std::optional<NetState> state;
-      try {
-        state.emplace(ref.dir);
-      } catch (const std::exception& e) {
-        undo.give_up(e.what());
-      }
-      release_shared(ctx, *state, ref.token, undo);
-      // The last entry: the netns's state dir goes with its last user (when nothing else is in it).
-      if (!ref.entry.empty() && ledger.entries().size() == 1)
-        undo.attempt(kShared, ref.entry, [&] { state->remove_if_unused(); });
-    } else if (!ref.entry.empty()) {
-      undo.attempt(kShared, ref.entry, [&] {
-        NetState state(ref.dir);
-        state.remove_if_unused();
-      });
-    }
+    undo_all(ctx, ref, undo);
     undo.finish();
   }
 
@@ -354,7 +351,7 @@ class NetStage final : public Stage {
     // root. Recorded before anything else: rollback (gc too) finds everything else through it.
     shared_dir_ = netns_state_dir(netns_cookie());
     std::string token = random_token();
-    ledger.record(kShared, fmt::format("{} {}", shared_dir_.string(), token));
+    ledger.record(kShared, fmt::format("{} {} {}", shared_dir_.string(), token, netns_inode()));
     NetState state(shared_dir_);
     host_ = netlink::Socket::open();
     veth_ = host_veth_name(ctx.name());
@@ -385,8 +382,9 @@ class NetStage final : public Stage {
     std::string bmarker = bridge_marker(o_.bridge);
     bool known = state.marker(bmarker).has_value();
     bool marked = false;
-    // The marker says what modrt did to the bridge; written before the change (a crash right after
-    // it leaves a marker whose undo finds nothing to do), dropped when the change did not happen.
+    // The marker says what modrt did to the bridge; written before the change (a crash right
+    // after it leaves a marker whose undo finds nothing to do), dropped when the change did not
+    // happen.
     BridgeResult bridge = ensure_bridge(
         host_.get(), o_.bridge, o_.subnet, o_.gateway, o_.subnet6, known, [&](BridgeChange change) {
           if (change == BridgeChange::created) {
@@ -493,14 +491,16 @@ class NetStage final : public Stage {
   }
 
   void remove_veth(Context& ctx, const std::string& veth) {
+    if (netns_gone_) return;  // it went with the netns; a link of that name here is not ours
     netlink::Socket sock = netlink::Socket::open();
     if (!find_link(sock.get(), veth)) return;
-    // A veth dies with the netns of its peer; the kernel tears a netns down shortly after its last
-    // process exits (cleanup_net, after an RCU grace period: 15-30 ms here). With a pid namespace
-    // of its own, nothing but the workload's processes can hold that netns (modrt never bind-mounts
-    // it), and they all died with it: the veth is on its way out, and waiting would only slow the
-    // exit down. Without one, a process the workload left behind may keep the netns (and the veth,
-    // and the address) alive: wait a little for the teardown, then delete the veth ourselves.
+    // A veth dies with the netns of its peer; the kernel tears a netns down shortly after its
+    // last process exits (cleanup_net, after an RCU grace period: 15-30 ms here). With a pid
+    // namespace of its own, nothing but the workload's processes can hold that netns (modrt never
+    // bind-mounts it), and they all died with it: the veth is on its way out, and waiting would
+    // only slow the exit down. Without one, a process the workload left behind may keep the netns
+    // (and the veth, and the address) alive: wait a little for the teardown, then delete the veth
+    // ourselves.
     bool dead = workload_known_dead(ctx);
     if (dead && ((ctx.clone_flags | ctx.namespaces) & CLONE_NEWPID)) {
       ctx.log().debug("veth '{}' goes with the workload's netns", veth);
@@ -517,11 +517,38 @@ class NetStage final : public Stage {
     if (delete_link(sock.get(), veth)) ctx.log().debug("deleted veth '{}'", veth);
   }
 
+  // Every entry, each on its own (Undo), in the netns the run used (the calling thread's).
+  void undo_all(Context& ctx, const SharedRef& ref, Undo& undo) {
+    Ledger& ledger = ctx.ledger();
+    for (const auto& veth : ledger.values(kVeth))
+      undo.attempt(kVeth, veth, [&] { remove_veth(ctx, veth); });
+    if (ledger.entries().size() > (ref.entry.empty() ? 0u : 1u)) {
+      std::optional<NetState> state;
+      try {
+        state.emplace(ref.dir);
+      } catch (const std::exception& e) {
+        undo.give_up(e.what());
+      }
+      release_shared(ctx, *state, ref.token, undo);
+      // The last entry: the netns's state dir goes with its last user (when nothing else is in
+      // it).
+      if (!ref.entry.empty() && ledger.entries().size() == 1)
+        undo.attempt(kShared, ref.entry, [&] { state->remove_if_unused(); });
+    } else if (!ref.entry.empty()) {
+      undo.attempt(kShared, ref.entry, [&] {
+        NetState state(ref.dir);
+        state.remove_if_unused();
+      });
+    }
+  }
+
   // Everything of this run in the netns's shared state, each ledger entry on its own (Undo).
   void release_shared(Context& ctx, NetState& state, const std::string& token, Undo& undo) {
     Ledger& ledger = ctx.ledger();
     std::vector<std::string> elements = ledger.values(kNftElement);
-    if (!elements.empty()) {
+    if (!elements.empty() && netns_gone_) {
+      for (const auto& e : elements) undo.attempt(kNftElement, e, [] {});
+    } else if (!elements.empty()) {
       std::optional<Nft> nft;
       auto get_nft = [&]() -> Nft& {
         if (!nft) nft.emplace();
@@ -558,7 +585,8 @@ class NetStage final : public Stage {
       });
 
     // Shared objects: removed by whoever leaves them unused (any run's rollback, whether it made
-    // them or not: the markers say what modrt made); a run's own entries just say it was involved.
+    // them or not: the markers say what modrt made); a run's own entries just say it was
+    // involved.
     for (const auto& bridge : ledger.values(kMasq))
       undo.attempt(kMasq, bridge, [&] {
         if (bridge_unused(state, bridge)) remove_masquerade(state, bridge);
@@ -603,11 +631,12 @@ class NetStage final : public Stage {
     return !o_.keep_bridge && state.total_leases() == 0;
   }
 
-  // The bridge's masquerade elements, per its marker. The marker keeps the elements that could not
-  // be deleted, so a retry knows what is left.
+  // The bridge's masquerade elements, per its marker. The marker keeps the elements that could
+  // not be deleted, so a retry knows what is left.
   void remove_masquerade(NetState& state, const std::string& bridge) {
     auto marker = state.marker(masq_marker(bridge));
     if (!marker) return;
+    if (netns_gone_) return state.clear_marker(masq_marker(bridge));
     std::vector<std::string> elements, left;
     std::istringstream in(*marker);
     for (std::string line; std::getline(in, line);)
@@ -632,6 +661,7 @@ class NetStage final : public Stage {
   void remove_bridge(NetState& state, const std::string& bridge) {
     auto marker = state.marker(bridge_marker(bridge));
     if (!marker) return;
+    if (netns_gone_) return state.clear_marker(bridge_marker(bridge));
     netlink::Socket sock = netlink::Socket::open();
     if (*marker == "created") {
       delete_link(sock.get(), bridge);
@@ -646,6 +676,7 @@ class NetStage final : public Stage {
 
   void remove_table(NetState& state) {
     if (!state.marker(kTableMarker)) return;
+    if (netns_gone_) return state.clear_marker(kTableMarker);
     Nft nft;
     nft.run_if_exists(fmt::format("delete table inet {}\n", kNftTable), "delete table inet modrt");
     state.clear_marker(kTableMarker);
@@ -653,7 +684,8 @@ class NetStage final : public Stage {
 
   void remove_forwarding(NetState& state) {
     if (!state.marker(kForwardMarker)) return;
-    write_file(kIpForward, "0");
+    // Never this process's own netns's switch when the run's netns is gone.
+    if (!netns_gone_) write_file(kIpForward, "0");
     state.clear_marker(kForwardMarker);
   }
 
@@ -666,6 +698,9 @@ class NetStage final : public Stage {
   int bridge_ifindex_ = 0;
   std::vector<std::string> elements_;  // this container's nft elements (nat.hpp)
   UniqueFd join_fd_;
+  // Set by rollback for its own duration: the run's netns cannot be entered any more, so nothing
+  // in it is touched (only the shared state's records are released).
+  bool netns_gone_ = false;
 };
 
 std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {

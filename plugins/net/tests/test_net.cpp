@@ -54,6 +54,13 @@ uint64_t netns_cookie_of(const std::string& netns) {
   return cookie;
 }
 
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -761,6 +768,49 @@ TEST_F(NetTest, KilledRunIsUndoneByDeleteAndItsStaticAddressReclaimed) {
   Result del = in_host(modrt.argv({"delete", name}));
   EXPECT_EQ(del.exit_code, 0) << del.err;
   // TearDown: no veth, no bridge, no rule, no lease, no state dir.
+}
+
+// `modrt gc` run from another netns (here: the machine's) finds the run's netns again by its
+// cookie and undoes everything inside it, touching nothing where gc itself runs.
+TEST_F(NetTest, GcFromAnotherNetnsUndoesTheRunInsideItsOwn) {
+  std::string name = unique_name("k");
+  Background first(
+      modrt_argv(config(name, bridge_with("ports: ['8089:80']"), {"/bin/busybox", "sleep", "60"})));
+  ASSERT_TRUE(wait_until([&] { return links().size() == 3; }, 30s)) << in_host({"ip", "link"}).out;
+  first.signal(SIGKILL);
+  first.wait(30s);
+  ASSERT_TRUE(wait_until([&] { return links().size() == 2; }, 10s));
+  ASSERT_THAT(in_host({"nft", "list", "ruleset"}).out, HasSubstr("8089"));
+  std::string forward_here = read_file("/proc/sys/net/ipv4/ip_forward");
+  Result gc = modrt.run({"gc"});  // in this process's netns, not the test's host netns
+  EXPECT_EQ(gc.exit_code, 0) << gc.out << gc.err;
+  EXPECT_EQ(read_file("/proc/sys/net/ipv4/ip_forward"), forward_here);
+  EXPECT_EQ(state_dirs(modrt.state_root()), std::vector<std::string>{});
+  // TearDown: nothing left in the test's host netns, its state dir gone, this netns untouched.
+}
+
+// When nothing can enter the run's netns any more, its links, table and forwarding went with it:
+// gc releases what is left of the run in the shared state and succeeds.
+TEST_F(NetTest, GcAfterTheRunsNetnsIsGoneReleasesItsSharedState) {
+  std::string name = unique_name("k");
+  Background first(
+      modrt_argv(config(name, bridge_with("ports: ['8090:80']"), {"/bin/busybox", "sleep", "60"})));
+  ASSERT_TRUE(wait_until([&] { return links().size() == 3; }, 30s)) << in_host({"ip", "link"}).out;
+  first.signal(SIGKILL);
+  first.wait(30s);
+  ASSERT_TRUE(wait_until([&] { return links().size() == 2; }, 10s));
+  ASSERT_EQ(leases(), 1u);
+  // The test's "host" goes away for good; a fresh one of the same name serves TearDown.
+  ASSERT_EQ(run({"ip", "netns", "del", host_ns_}).exit_code, 0);
+  ASSERT_EQ(run({"ip", "netns", "add", host_ns_}).exit_code, 0);
+  std::string forward_here = read_file("/proc/sys/net/ipv4/ip_forward");
+  Result gc = modrt.run({"gc"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.out << gc.err;
+  EXPECT_THAT(gc.err, HasSubstr("is gone"));
+  EXPECT_EQ(read_file("/proc/sys/net/ipv4/ip_forward"), forward_here);
+  EXPECT_EQ(leases(), 0u);
+  EXPECT_FALSE(fs::exists(net_dir()));
+  EXPECT_EQ(state_dirs(modrt.state_root()), std::vector<std::string>{});
 }
 
 // --- a later stage fails: the net stage's work is undone completely -----------------------------
