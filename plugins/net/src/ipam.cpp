@@ -127,15 +127,19 @@ bool held_by(const std::string& record_owner, const std::string& record_containe
 
 }  // namespace
 
+uint64_t socket_netns_cookie(int socket_fd) {
+  uint64_t cookie = 0;
+  socklen_t len = sizeof cookie;
+  if (::getsockopt(socket_fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+    throw_errno("identify the network namespace: SO_NETNS_COOKIE (Linux 5.14 or later)");
+  return cookie;
+}
+
 uint64_t netns_cookie() {
   // Any socket will do: it belongs to the netns of the thread that made it.
   UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!sock) throw_errno("identify the network namespace: socket");
-  uint64_t cookie = 0;
-  socklen_t len = sizeof cookie;
-  if (::getsockopt(sock.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
-    throw_errno("identify the network namespace: SO_NETNS_COOKIE (Linux 5.14 or later)");
-  return cookie;
+  return socket_netns_cookie(sock.get());
 }
 
 fs::path netns_state_dir(uint64_t cookie) {

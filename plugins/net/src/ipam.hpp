@@ -47,6 +47,8 @@ uint64_t process_start_time(pid_t pid);
 // SO_NETNS_COOKIE of the calling thread's network namespace: unique for the boot and never reused
 // (an inode number of a dead netns can be).
 uint64_t netns_cookie();
+// The same for the netns a socket belongs to (no socket of its own to make).
+uint64_t socket_netns_cookie(int socket_fd);
 // Where the state shared in the netns with that cookie lives: /run/modrt-net/<cookie> for root;
 // $XDG_RUNTIME_DIR/modrt-net/<cookie> (else /tmp/modrt-net-<uid>/<cookie>) for anyone else, who
 // can only make bridges in a netns of their own user namespace, which nobody else shares.

@@ -32,6 +32,8 @@
 #include <sstream>
 #include <thread>
 
+#include <netlink/socket.h>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -349,11 +351,12 @@ class NetStage final : public Stage {
 
     // The bookkeeping of this netns, shared with every other modrt using it, whatever its state
     // root. Recorded before anything else: rollback (gc too) finds everything else through it.
-    shared_dir_ = netns_state_dir(netns_cookie());
+    // (The route socket this run needs anyway tells the netns: no socket of its own to make.)
+    host_ = netlink::Socket::open();
+    shared_dir_ = netns_state_dir(socket_netns_cookie(nl_socket_get_fd(host_.get())));
     std::string token = random_token();
     ledger.record(kShared, fmt::format("{} {} {}", shared_dir_.string(), token, netns_inode()));
     NetState state(shared_dir_);
-    host_ = netlink::Socket::open();
     veth_ = host_veth_name(ctx.name());
 
     auto lease_entry = [&](Ipv4 address) { return fmt::format("{} {}", o_.bridge, address.str()); };

@@ -1,4 +1,5 @@
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -268,6 +269,9 @@ TEST(NetnsState, CookieIdentifiesTheNetnsAndNamesTheDirectory) {
   uint64_t here = netns_cookie();
   EXPECT_NE(here, 0u);
   EXPECT_EQ(netns_cookie(), here);
+  UniqueFd udp(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(udp);
+  EXPECT_EQ(socket_netns_cookie(udp.get()), here);
   if (::geteuid() == 0) {
     EXPECT_EQ(netns_state_dir(here), fs::path("/run/modrt-net") / std::to_string(here));
   }
