@@ -161,6 +161,23 @@ std::string readlink_of(const char* path) {
   return std::string("ok ") + target;
 }
 
+// The classic chroot breakout: chroot into a subdirectory while keeping the working directory
+// above it, climb, and chroot to where the climb ended. It works against a plain chroot; after
+// pivot_root and the old root's detach there is nothing above the container's root to reach.
+std::string chroot_escape(const char* path) {
+  char dir[] = "/tmp/escape-chroot-XXXXXX";
+  if (!::mkdtemp(dir)) return "mkdtemp " + outcome(-1);
+  if (::chroot(dir) < 0) {
+    std::string result = "chroot " + outcome(-1);
+    ::rmdir(dir);
+    return result;
+  }
+  for (int i = 0; i < 64; ++i) (void)!::chdir("..");
+  if (::chroot(".") < 0) return "chroot . " + outcome(-1);
+  ::rmdir(dir);  // from wherever the climb ended: the same /tmp it was made in
+  return outcome(::open(path, O_RDONLY));
+}
+
 // One attempt, in the child. Returns what to print after "NAME: ".
 std::string attempt(std::string_view name, const char* arg) {
   // --- mounts
@@ -171,6 +188,7 @@ std::string attempt(std::string_view name, const char* arg) {
   if (name == "fsopen") return outcome(::syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC));
   if (name == "open_tree")
     return outcome(::syscall(SYS_open_tree, AT_FDCWD, arg, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (name == "chroot-escape") return chroot_escape(arg);
   if (name == "pivot_root") return outcome(::syscall(SYS_pivot_root, "/", "/"));
   // --- namespaces
   if (name == "unshare-user") return outcome(::unshare(CLONE_NEWUSER));

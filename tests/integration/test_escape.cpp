@@ -1,8 +1,8 @@
 // Escape attempts from inside a container that must keep failing: capabilities, no_new_privs and
 // the seccomp filter in force; mounts, new namespaces, keyrings, bpf, userfaultfd, io_uring,
-// open_by_handle_at, device nodes, ptrace, /proc/1/exe, /proc/sys and cgroupfs writes refused; only
-// fds 0-2 inside; an image whose /dev, /proc, /sys or /etc/hosts is a symlink to a host path never
-// reaching the host; PID 1 (init: true) not showing modrt's host command line.
+// open_by_handle_at, device nodes, ptrace, a chroot breakout, /proc/1/exe, /proc/sys and cgroupfs
+// writes refused; only fds 0-2 inside; an image whose /dev, /proc, /sys or /etc/hosts is a symlink
+// to a host path never reaching the host; PID 1 (init: true) not showing modrt's host command line.
 //
 // Each runs for the two shipped confinements, configs/web.yaml and configs/locked.yaml, read from
 // the source tree and changed only where a test must: its own name, the test rootfs, the static
@@ -270,8 +270,6 @@ class EscapeTest : public HostLeakTest {
     expect_answers(probe(shape, keys(expected)), expected);
   }
 
-  const std::string& name() const { return name_; }
-
   std::string host_ns_;
   std::string bridge_;
   std::string name_;
@@ -346,6 +344,17 @@ TEST_P(EscapeShapeTest, MountsCannotBeMadeMovedOrRemoved) {
                               {"fsopen", "EPERM"},
                               {"open_tree=/", "EPERM"},
                               {"pivot_root", "EPERM"}});
+}
+
+TEST_P(EscapeShapeTest, ChrootCannotBeClimbedOutOf) {
+  // A file of the test's own on the host: out of reach after the breakout web's root (it keeps
+  // CAP_SYS_CHROOT) can make; locked's user may not chroot at all.
+  std::string host_file = dir.write("host-file", "host\n");
+  std::string got = GetParam() == Shape::kWeb ? "ENOENT" : "chroot EPERM";
+  expect_refused(GetParam(), {{"chroot-escape=" + host_file, got}});
+  // The control: on the host, where / is a plain directory, the same breakout reaches the file.
+  Result host = run({probe_on_host(), "chroot-escape=" + host_file});
+  EXPECT_EQ(host.out, "chroot-escape=" + host_file + ": ok\n") << host.err;
 }
 
 TEST_P(EscapeShapeTest, NamespacesCannotBeCreatedOrJoined) {
