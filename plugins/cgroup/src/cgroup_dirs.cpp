@@ -1,7 +1,9 @@
 #include "cgroup_dirs.hpp"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -69,8 +71,39 @@ std::string enable_line(const std::set<std::string>& controllers) {
 
 }  // namespace
 
+std::string unique_leaf_name(const std::string& container_name) {
+  unsigned char bytes[6];
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("getrandom for the cgroup's name");
+    got += static_cast<size_t>(n);
+  }
+  std::string out = container_name + "-";
+  for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
+  return out;
+}
+
+// Why every directory is recorded before its mkdir, and how rollback tells ours from others'.
+// A record reaches the run's journal before Ledger::record returns, so a modrt killed at any
+// point leaves at worst an entry whose directory was never made, never a directory no ledger
+// names. Rollback (this run's, or `modrt gc`'s from the journal alone) then needs to know, for an
+// entry that exists, whether this run made it:
+// - The leaf carries a name drawn for this run (unique_leaf_name). If it exists, we made it: the
+//   mkdir of a name nobody else uses cannot have found someone else's cgroup. So rollback kills
+//   what runs in it (a dead modrt's workload) and removes it; if it does not exist, the entry goes.
+// - A directory on the way (the shared "modrt" dir, the parts of `parent:`) has a fixed name that
+//   other runs use as well. It is recorded only when it was missing a moment before the mkdir;
+//   rollback never kills anything in such a directory and removes it only when empty (rmdir
+//   refuses a cgroup that holds tasks or children), so whoever else made or uses it keeps it. The
+//   only way to lose someone's directory: it was made by another hand in the moment between our
+//   check and our mkdir, or after a SIGKILL in that moment, and is still empty at our rollback.
+// Switching controllers on in cgroup.subtree_control, and the cpuset values a v1 cgroup inherits,
+// need no entry: they are written only into directories the ledger names (or the shared "modrt"
+// dir), and go with them.
 LiveCgroup create_cgroup(Context& ctx, const Target& target, const std::string& parent_option,
-                         const std::string& name) {
+                         const std::string& leaf_name) {
   const Hierarchy& h = target.hierarchy;
   const bool v2 = h.version == Version::v2;
   const bool cpuset_v1 = !v2 && h.has("cpuset");
@@ -83,6 +116,10 @@ LiveCgroup create_cgroup(Context& ctx, const Target& target, const std::string& 
     for (auto part : split(parent_option, '/'))
       if (!part.empty()) chain.emplace_back(part);
   }
+  auto recorded = [&](const char* kind, const std::string& value) {
+    auto known = ctx.ledger().values(kind);
+    return std::find(known.begin(), known.end(), value) != known.end();
+  };
 
   // Another container's rollback may remove a shared parent between our mkdir of it and of our
   // own directory; then the chain is simply made again.
@@ -90,16 +127,20 @@ LiveCgroup create_cgroup(Context& ctx, const Target& target, const std::string& 
     fs::path dir = base;
     for (size_t i = 0; i < chain.size(); ++i) {
       dir /= chain[i];
-      bool created = make_dir(dir);
-      if (created) {
-        ctx.ledger().record(kLedgerParent, ledger_value(h.version, dir));
-      } else if (parent_option.empty()) {
+      std::string value = ledger_value(h.version, dir);
+      bool created = false;
+      if (::access(dir.c_str(), F_OK) != 0) {
+        const bool known = recorded(kLedgerParent, value);
+        if (!known) ctx.ledger().record(kLedgerParent, value);
+        created = make_dir(dir);
+        // Someone made it between our check and our mkdir: not ours.
+        if (!created && !known) ctx.ledger().forget(kLedgerParent, value);
+      }
+      if (!created && parent_option.empty() && !recorded(kLedgerShared, value) &&
+          !recorded(kLedgerParent, value)) {
         // Made by an earlier run that is still going, or that ended while we looked: whoever ends
         // last removes it, so every run that used it tries (only when empty).
-        std::string value = ledger_value(h.version, dir);
-        auto known = ctx.ledger().values(kLedgerShared);
-        if (std::find(known.begin(), known.end(), value) == known.end())
-          ctx.ledger().record(kLedgerShared, value);
+        ctx.ledger().record(kLedgerShared, value);
       }
       if (cpuset_v1 && created) inherit_cpuset(dir, {});
       // Controllers go down only through cgroups that are ours: the ones just made, and the
@@ -113,19 +154,15 @@ LiveCgroup create_cgroup(Context& ctx, const Target& target, const std::string& 
             });
       }
     }
-    fs::path leaf = dir / name;
+    fs::path leaf = dir / leaf_name;
+    std::string value = ledger_value(h.version, leaf);
+    ctx.ledger().record(kLedgerCgroup, value);
     if (::mkdir(leaf.c_str(), 0755) != 0) {
-      if (errno == ENOENT && attempt < 3) continue;
-      if (errno == EEXIST)
-        throw Error(
-            fmt::format(
-                "create cgroup '{}': it already exists (left by a run that was not cleaned up? "
-                "`modrt gc` removes those)",
-                leaf.string()),
-            EEXIST);
-      throw_errno("create cgroup '{}'", leaf.string());
+      int code = errno;
+      ctx.ledger().forget(kLedgerCgroup, value);  // nothing was made
+      if (code == ENOENT && attempt < 3) continue;
+      throw_system_error(code, fmt::format("create cgroup '{}'", leaf.string()));
     }
-    ctx.ledger().record(kLedgerCgroup, ledger_value(h.version, leaf));
     LiveCgroup out{h.version, leaf, open_dir(leaf), target.controllers};
     if (cpuset_v1) inherit_cpuset(leaf, target.writes);
     write_limits(out, target.writes);

@@ -55,8 +55,11 @@ class CgroupStage final : public Stage {
   void prepare(Context& ctx) override {
     for (const auto& [controller, version] : plan_.drivers)
       ctx.log().info("controller {}: cgroup {}", controller, to_string(version));
+    // One name for the container's cgroup in every hierarchy, drawn for this run: it is what lets
+    // a rollback from the ledger alone know the cgroup is ours (see create_cgroup).
+    const std::string leaf = unique_leaf_name(ctx.name());
     for (const auto& target : plan_.targets) {
-      cgroups_.push_back(create_cgroup(ctx, target, options_.parent, ctx.name()));
+      cgroups_.push_back(create_cgroup(ctx, target, options_.parent, leaf));
       LiveCgroup& made = cgroups_.back();
       ctx.log().debug("created {} cgroup {}", to_string(made.version), made.path.string());
       if (made.version == Version::v2) {
@@ -84,11 +87,11 @@ class CgroupStage final : public Stage {
     explain_exit(ctx, cgroups_, options_.resources.memory_max);
   }
 
-  void rollback(Context& ctx) noexcept override {
+  void rollback(Context& ctx) override {
     // Closes our fds, so nothing of ours keeps a directory alive.
     cgroups_.clear();
     joins_->clear();
-    remove_cgroups(ctx);
+    remove_cgroups(ctx);  // throws naming what it could not remove; the ledger keeps those
   }
 
   std::vector<std::pair<std::string, std::string>> stats(Context& ctx) override {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -75,30 +76,57 @@ void kill_listed(const fs::path& dir) {
   }
 }
 
-// v1 without cgroup.kill: stop every task first so none can fork while we kill the others.
-void freeze_and_kill(Context& ctx, const std::vector<Leaf>& v1) {
+// Freezes a cgroup (v1 freezer.state, v2 cgroup.freeze) for as long as it lives, so no task in
+// it can fork while the others are killed one by one; thawed again at the end, since killed tasks
+// die only once they run. Best effort: without it the kill still happens, only racier.
+class Freeze {
+ public:
+  Freeze(Context& ctx, const Leaf* leaf) : ctx_(ctx) {
+    if (!leaf) return;
+    const bool v2 = leaf->version == Version::v2;
+    file_ = leaf->path / (v2 ? "cgroup.freeze" : "freezer.state");
+    thaw_ = v2 ? "0" : "THAWED";
+    try {
+      write_file(file_.string(), v2 ? "1" : "FROZEN");
+      auto deadline = Clock::now() + std::chrono::seconds(1);
+      auto frozen = [&] {
+        return v2 ? read_file((leaf->path / "cgroup.events").string()).find("frozen 1") !=
+                        std::string::npos
+                  : read_file(file_.string()).rfind("FROZEN", 0) == 0;
+      };
+      while (!frozen() && Clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    } catch (const Error& e) {
+      ctx.log().debug("freeze {}: {}", leaf->path.string(), e.what());
+    }
+  }
+  ~Freeze() {
+    if (file_.empty()) return;
+    try {
+      write_file(file_.string(), thaw_);
+    } catch (const Error& e) {
+      ctx_.log().warn("thaw {}: {}", file_.parent_path().string(), e.what());
+    }
+  }
+  Freeze(const Freeze&) = delete;
+  Freeze& operator=(const Freeze&) = delete;
+
+ private:
+  Context& ctx_;
+  fs::path file_;
+  const char* thaw_ = "";
+};
+
+// Without cgroup.kill: freeze, SIGKILL every listed task (through a pidfd), thaw. The freezer is
+// the v2 cgroup's own (cgroup.freeze, Linux 5.2) or the v1 freezer hierarchy's.
+void freeze_and_kill(Context& ctx, const std::vector<Leaf>& leaves) {
   const Leaf* freezer = nullptr;
-  for (const auto& leaf : v1)
-    if (path_exists(leaf.path / "freezer.state")) freezer = &leaf;
-  if (!freezer) {
-    for (const auto& leaf : v1) kill_listed(leaf.path);
-    return;
+  for (const auto& leaf : leaves) {
+    const char* file = leaf.version == Version::v2 ? "cgroup.freeze" : "freezer.state";
+    if (!freezer && path_exists(leaf.path / file)) freezer = &leaf;
   }
-  std::string state = (freezer->path / "freezer.state").string();
-  try {
-    write_file(state, "FROZEN");
-    auto deadline = Clock::now() + std::chrono::seconds(1);
-    while (read_file(state).rfind("FROZEN", 0) != 0 && Clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  } catch (const Error& e) {
-    ctx.log().debug("freeze {}: {}", freezer->path.string(), e.what());
-  }
-  for (const auto& leaf : v1) kill_listed(leaf.path);
-  try {
-    write_file(state, "THAWED");  // killed tasks die only once they run again
-  } catch (const Error& e) {
-    ctx.log().warn("thaw {}: {}", freezer->path.string(), e.what());
-  }
+  Freeze frozen(ctx, freezer);
+  for (const auto& leaf : leaves) kill_listed(leaf.path);
 }
 
 void kill_and_wait(Context& ctx, const std::vector<Leaf>& leaves) {
@@ -130,9 +158,7 @@ void kill_and_wait(Context& ctx, const std::vector<Leaf>& leaves) {
       }
     }
     if (!killed) {
-      for (const auto& leaf : leaves)
-        if (leaf.version == Version::v2) kill_listed(leaf.path);
-      freeze_and_kill(ctx, v1);
+      freeze_and_kill(ctx, leaves);
     } else {
       // Tasks that never reached the v2 cgroup (moved only in v1) are killed one by one.
       for (const auto& leaf : v1) kill_listed(leaf.path);
@@ -140,30 +166,33 @@ void kill_and_wait(Context& ctx, const std::vector<Leaf>& leaves) {
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(50000));
   }
-  for (const auto& leaf : leaves) {
-    auto pids = procs_of(leaf.path);
-    if (pids.empty()) continue;
-    std::string list;
-    for (pid_t p : pids) list += (list.empty() ? "" : " ") + std::to_string(p);
-    ctx.log().error(
-        "cgroup {} still holds {} process(es) [{}] {} ms after SIGKILL (stuck in the kernel?); "
-        "it stays until they exit, then `modrt gc` removes it",
-        leaf.path.string(), pids.size(), list, kEmptyTimeout.count());
-  }
+}
+
+// The pids still in a cgroup, for the message that says why it stays: " (still holds 2 processes:
+// 812 813)", or "".
+std::string still_holding(const fs::path& dir) {
+  auto pids = procs_of(dir);
+  if (pids.empty()) return "";
+  std::string list;
+  for (pid_t p : pids) list += " " + std::to_string(p);
+  return fmt::format(" (still holds {} process(es) {} ms after SIGKILL:{})", pids.size(),
+                     kEmptyTimeout.count(), list);
 }
 
 // rmdir that waits out the moment between the last task leaving and the kernel letting go.
-bool remove_dir(Context& ctx, const fs::path& dir, bool shared) {
+// Returns "" when the directory is gone (or was never made), else why it stays.
+std::string remove_dir(Context& ctx, const fs::path& dir, bool shared) {
   auto deadline = Clock::now() + std::chrono::milliseconds(500);
   for (;;) {
-    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return "";
     if (shared && (errno == EBUSY || errno == ENOTEMPTY)) {
       ctx.log().debug("{} is still in use by another container; left in place", dir.string());
-      return true;
+      return "";
     }
     if (errno != EBUSY || Clock::now() >= deadline) {
-      ctx.log().error("remove cgroup '{}': {}", dir.string(), std::strerror(errno));
-      return false;
+      int code = errno;
+      return fmt::format("remove cgroup '{}': {}{}", dir.string(), std::strerror(code),
+                         still_holding(dir));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
@@ -171,39 +200,68 @@ bool remove_dir(Context& ctx, const fs::path& dir, bool shared) {
 
 }  // namespace
 
-void remove_cgroups(Context& ctx) noexcept {
-  try {
-    Ledger& ledger = ctx.ledger();
-    std::vector<Leaf> leaves;
-    for (const auto& value : ledger.values(kLedgerCgroup)) {
-      Leaf leaf{Version::v1, {}, value};
-      if (parse_ledger_value(value, leaf.version, leaf.path))
-        leaves.push_back(leaf);
-      else
-        ctx.log().warn("ignoring malformed ledger entry '{}'", value);
-    }
-    try {
-      kill_and_wait(ctx, leaves);
-    } catch (const std::exception& e) {
-      // Removal below still runs: an empty cgroup goes, a busy one says so.
-      ctx.log().error("killing what was left in the container's cgroups: {}", e.what());
-    }
-    for (auto it = leaves.rbegin(); it != leaves.rend(); ++it) {
-      if (remove_dir(ctx, it->path, false)) ledger.forget(kLedgerCgroup, it->ledger_value);
-    }
-    // Parents deepest first; ours and the shared "modrt" ones go only when nothing else is in them.
-    std::vector<std::pair<std::string, std::string>> parents;
-    for (const auto& e : ledger.entries())
-      if (e.kind == kLedgerParent || e.kind == kLedgerShared) parents.emplace_back(e.kind, e.value);
-    for (auto it = parents.rbegin(); it != parents.rend(); ++it) {
-      Version v;
-      fs::path path;
-      if (!parse_ledger_value(it->second, v, path)) continue;
-      if (remove_dir(ctx, path, true)) ledger.forget(it->first, it->second);
-    }
-  } catch (const std::exception& e) {
-    ctx.log().error("cgroup rollback: {}", e.what());
+void remove_cgroups(Context& ctx) {
+  Ledger& ledger = ctx.ledger();
+  std::vector<std::string> left;  // what could not be undone, in the order tried
+  std::vector<Leaf> leaves;
+  for (const auto& value : ledger.values(kLedgerCgroup)) {
+    Leaf leaf{Version::v1, {}, value};
+    if (parse_ledger_value(value, leaf.version, leaf.path))
+      leaves.push_back(leaf);
+    else
+      left.push_back(fmt::format("malformed ledger entry '{} {}'", kLedgerCgroup, value));
   }
+  // Only the leaves: their names prove this run made them (see create_cgroup). Whatever runs
+  // there belongs to this container, e.g. the workload of a modrt that was killed.
+  try {
+    kill_and_wait(ctx, leaves);
+  } catch (const std::exception& e) {
+    // Removal below still runs: an empty cgroup goes, a busy one says so.
+    ctx.log().error("killing what was left in the container's cgroups: {}", e.what());
+  }
+  std::vector<fs::path> stuck;  // leaves that stay: their parents must stay on record too
+  for (auto it = leaves.rbegin(); it != leaves.rend(); ++it) {
+    std::string why = remove_dir(ctx, it->path, false);
+    if (why.empty()) {
+      ledger.forget(kLedgerCgroup, it->ledger_value);
+    } else {
+      left.push_back(why);
+      stuck.push_back(it->path);
+    }
+  }
+  // Parents deepest first; ours and the shared "modrt" ones go only when nothing else is in them.
+  std::vector<std::pair<std::string, std::string>> parents;
+  for (const auto& e : ledger.entries())
+    if (e.kind == kLedgerParent || e.kind == kLedgerShared) parents.emplace_back(e.kind, e.value);
+  for (auto it = parents.rbegin(); it != parents.rend(); ++it) {
+    Version v;
+    fs::path path;
+    if (!parse_ledger_value(it->second, v, path)) {
+      left.push_back(fmt::format("malformed ledger entry '{} {}'", it->first, it->second));
+      continue;
+    }
+    // Busy with our own leftover, not "in use by another container": trying now would forget it,
+    // and the gc that later removes the leftover would leave it behind.
+    auto holds = std::find_if(stuck.begin(), stuck.end(), [&](const fs::path& leaf) {
+      auto rel = leaf.lexically_relative(path);
+      return !rel.empty() && *rel.begin() != "..";
+    });
+    if (holds != stuck.end()) {
+      left.push_back(fmt::format("'{}' still holds '{}'", path.string(), holds->string()));
+      continue;
+    }
+    std::string why = remove_dir(ctx, path, true);
+    if (why.empty())
+      ledger.forget(it->first, it->second);
+    else
+      left.push_back(why);
+  }
+  if (left.empty()) return;
+  std::string what;
+  for (const auto& l : left) what += (what.empty() ? "" : "; ") + l;
+  throw Error(fmt::format(
+      "{} left in the ledger for `modrt gc`: {}",
+      left.size() == 1 ? "1 cgroup entry" : fmt::format("{} cgroup entries", left.size()), what));
 }
 
 }  // namespace modrt::cgroup

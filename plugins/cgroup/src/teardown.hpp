@@ -11,6 +11,10 @@ namespace modrt::cgroup {
 // How long rollback waits for killed tasks to leave their cgroups before giving up on one.
 inline constexpr std::chrono::milliseconds kEmptyTimeout{5000};
 
-void remove_cgroups(Context& ctx) noexcept;
+// Tries every entry of the ledger: kills what runs in the container's own cgroups (only those:
+// their names prove this run made them), removes them, then the parents this run made or shared
+// when empty. Forgets each entry it undid or found gone; throws Error naming the ones it could
+// not undo, which stay in the ledger for `modrt gc` to retry.
+void remove_cgroups(Context& ctx);
 
 }  // namespace modrt::cgroup

@@ -7,10 +7,12 @@
 #include <fstream>
 #include <sstream>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <spdlog/logger.h>
 
 #include "cgroup_dirs.hpp"
+#include "modrt/error.hpp"
 #include "stand_in.hpp"
 
 namespace modrt::cgroup {
@@ -83,6 +85,41 @@ TEST_F(Dirs, AnExistingPartOfAnAbsoluteParentIsNotWritten) {
     EXPECT_EQ(slurp(dir / "cgroup.subtree_control"), "") << dir << " is not modrt's";
   EXPECT_TRUE(ledger_.values(kLedgerParent).empty());
   EXPECT_TRUE(ledger_.values(kLedgerShared).empty());
+}
+
+// Every directory is in the ledger before it exists: a modrt killed between the record (journaled
+// as it happens) and the mkdir leaves an entry whose undo finds nothing, never a directory no
+// ledger names.
+TEST_F(Dirs, EachDirectoryIsRecordedBeforeItIsMade) {
+  cgroup("unified");
+  std::vector<std::pair<std::string, bool>> seen;  // value, existed when recorded
+  ledger_.set_observer([&](const Ledger::Entry& e, bool recorded) {
+    if (!recorded) return;
+    Version v;
+    fs::path path;
+    ASSERT_TRUE(parse_ledger_value(e.value, v, path)) << e.value;
+    seen.emplace_back(e.kind + " " + e.value, fs::exists(path));
+  });
+  create_cgroup(ctx_, v2_target({}), "/jobs/batch", "web-0123456789ab");
+  ledger_.set_observer(nullptr);
+  ASSERT_EQ(seen.size(), 3u);
+  for (const auto& [value, existed] : seen) EXPECT_FALSE(existed) << value << " was made first";
+  EXPECT_TRUE(fs::is_directory(root_ / "unified/jobs/batch/web-0123456789ab"));
+}
+
+// A leaf whose mkdir fails leaves no entry behind: it was never ours.
+TEST_F(Dirs, ALeafThatCannotBeMadeIsNotLeftInTheLedger) {
+  cgroup("unified");
+  cgroup("unified/modrt/web-0123456789ab");  // a name the run drew, taken (cannot really happen)
+  EXPECT_THROW(create_cgroup(ctx_, v2_target({}), "", "web-0123456789ab"), Error);
+  EXPECT_TRUE(ledger_.values(kLedgerCgroup).empty());
+  EXPECT_TRUE(fs::is_directory(root_ / "unified/modrt/web-0123456789ab"));
+}
+
+TEST(UniqueLeafName, IsTheNameAndTwelveRandomHexDigits) {
+  std::string a = unique_leaf_name("web"), b = unique_leaf_name("web");
+  EXPECT_THAT(a, ::testing::MatchesRegex("web-[0-9a-f]{12}"));
+  EXPECT_NE(a, b);
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
 #include "host_cgroups.hpp"
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace modrt::cgroup::test {
@@ -58,11 +62,43 @@ std::optional<std::string> own_cgroup_dir(const std::string& controller) {
   return std::nullopt;
 }
 
-std::optional<std::string> container_cgroup_dir(const std::string& controller,
-                                                const std::string& name) {
+std::optional<std::string> hierarchy_mount(const std::string& controller) {
   auto own = own_cgroup_dir(controller);
   if (!own) return std::nullopt;
-  return *own + "/modrt/" + name;
+  std::string path = own_cgroup_path(controller);
+  return path == "/" ? *own : own->substr(0, own->size() - path.size());
+}
+
+std::string own_dir_in_shell(const std::string& controller) {
+  // The line "N:a,controller,b:/path" (or "0::/path" for cgroup2).
+  std::string names = controller.empty() ? "" : "\\([^:]*,\\)\\?" + controller + "\\(,[^:]*\\)\\?";
+  return hierarchy_mount(controller).value_or("/nonexistent") + "$(sed -n 's/^[0-9]*:" + names +
+         ":\\(.*\\)/\\" + (controller.empty() ? "1" : "3") + "/p' /proc/self/cgroup)";
+}
+
+std::vector<std::string> container_cgroup_dirs(const std::string& controller,
+                                               const std::string& name) {
+  std::vector<std::string> out;
+  auto own = own_cgroup_dir(controller);
+  if (!own) return out;
+  const std::regex leaf(name + "-[0-9a-f]{12}");
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(*own + "/modrt", ec))
+    if (entry.is_directory() && std::regex_match(entry.path().filename().string(), leaf))
+      out.push_back(entry.path().string());
+  return out;
+}
+
+std::optional<std::string> container_cgroup_dir(const std::string& controller,
+                                                const std::string& name) {
+  if (!own_cgroup_dir(controller)) return std::nullopt;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    auto dirs = container_cgroup_dirs(controller, name);
+    if (dirs.size() == 1) return dirs[0];
+    if (dirs.size() > 1 || std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 }  // namespace modrt::cgroup::test

@@ -2,9 +2,12 @@
 // whatever happens, no cgroup or process of the container is left. Configs use only the ns and
 // cgroup stages, so the workload is a host binary (cgroup_workload, /bin/sh) in its own namespaces.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -88,12 +91,8 @@ class CgroupTest : public modrt::test::HostLeakTest {
 
   // No directory of this container in any hierarchy, and the shared modrt/ parent gone with it.
   void expect_no_cgroups_left() {
-    for (const char* c : {"", "memory", "pids", "cpu", "cpuacct", "freezer", "cpuset", "blkio"}) {
-      auto dir = container_cgroup_dir(c, name_);
-      if (dir) {
-        EXPECT_FALSE(fs::exists(*dir)) << *dir << " survived";
-      }
-    }
+    for (const char* c : {"", "memory", "pids", "cpu", "cpuacct", "freezer", "cpuset", "blkio"})
+      for (const auto& dir : container_cgroup_dirs(c, name_)) ADD_FAILURE() << dir << " survived";
   }
 
   std::string name_;
@@ -181,12 +180,7 @@ TEST_F(CgroupTest, HugetlbThatV2HasButDoesNotDelegateIsRefusedAtValidate) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_THAT(r.err, HasSubstr("not delegated"));
   expect_no_cgroups_left();
-  for (const char* c : {"", "memory", "pids"}) {
-    auto dir = own_cgroup_dir(c);
-    if (dir) {
-      EXPECT_FALSE(fs::exists(*dir + "/modrt/" + name_)) << "in " << *dir;
-    }
-  }
+  for (const char* c : {"", "memory", "pids"}) EXPECT_TRUE(container_cgroup_dirs(c, name_).empty());
   EXPECT_EQ(slurp(*own + "/cgroup.subtree_control"), before);
 }
 
@@ -198,18 +192,20 @@ TEST_F(CgroupTest, HugetlbThroughV2WhenDelegatedWhileMemoryAndPidsGoThroughV1) {
   std::string before = slurp(*own + "/cgroup.subtree_control");
   if (split_words(before).count("hugetlb") == 0)
     GTEST_SKIP() << "hugetlb is not delegated in " << *own << "/cgroup.subtree_control";
-  auto v2 = container_cgroup_dir("", name_);
-  ASSERT_TRUE(v2);
-  Result r = run(config("{hugetlb.2MB.max: 4M, memory.max: 64M, pids.max: 32}"),
-                 {"/bin/sh", "-c", "cat /proc/self/cgroup " + *v2 + "/hugetlb.2MB.max"},
-                 {"--log-level", "info"});
+  // The cgroup's name is drawn per run: the workload finds it in /proc/self/cgroup.
+  Result r =
+      run(config("{hugetlb.2MB.max: 4M, memory.max: 64M, pids.max: 32}"),
+          {"/bin/sh", "-c", "cat /proc/self/cgroup " + own_dir_in_shell("") + "/hugetlb.2MB.max"},
+          {"--log-level", "info"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("controller hugetlb: cgroup v2"));
   EXPECT_THAT(r.err, HasSubstr("controller memory: cgroup v1"));
   EXPECT_THAT(r.err, HasSubstr("controller pids: cgroup v1"));
   EXPECT_THAT(r.out, HasSubstr("4194304"));  // the limit, read inside the container
-  EXPECT_THAT(r.out, ::testing::MatchesRegex("(.|\n)*0::/(.*/)?modrt/" + name_ + "\n(.|\n)*"));
-  EXPECT_THAT(r.out, ::testing::MatchesRegex("(.|\n)*:memory:/.*/modrt/" + name_ + "\n(.|\n)*"));
+  EXPECT_THAT(
+      r.out, ::testing::MatchesRegex("(.|\n)*0::/(.*/)?modrt/" + name_ + "-[0-9a-f]{12}\n(.|\n)*"));
+  EXPECT_THAT(r.out, ::testing::MatchesRegex("(.|\n)*:memory:/.*/modrt/" + name_ +
+                                             "-[0-9a-f]{12}\n(.|\n)*"));
   expect_no_cgroups_left();
   EXPECT_EQ(slurp(*own + "/cgroup.subtree_control"), before);
 }
@@ -246,13 +242,11 @@ TEST_F(CgroupTest, WithFsTheContainersCgroupfsShowsNoSiblings) {
   std::string sibling_name = name_;
   std::string sibling = config("{pids.max: 16}");
   name_ = modrt::test::unique_name("cg");
-  auto own = own_cgroup_dir("");
-  ASSERT_TRUE(own);
   modrt::test::Background other(background_argv(sibling, {"/bin/sleep", "2"}));
-  ASSERT_TRUE(modrt::test::wait_until([&] {
-    return fs::exists(*own + "/modrt/" + sibling_name + "/cgroup.procs") &&
-           !slurp(*own + "/modrt/" + sibling_name + "/cgroup.procs").empty();
-  }));
+  auto sibling_dir = container_cgroup_dir("", sibling_name);
+  ASSERT_TRUE(sibling_dir);
+  ASSERT_TRUE(
+      modrt::test::wait_until([&] { return !slurp(*sibling_dir + "/cgroup.procs").empty(); }));
   std::string cfg = dir.write(
       name_ + ".yaml",
       "name: " + name_ +
@@ -288,7 +282,7 @@ TEST_F(CgroupTest, TheWorkloadJoinsV1CgroupsFromInsideAUserNamespace) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* c : {":memory:", ":pids:", ":cpu:"}) {
     EXPECT_THAT(r.out, ::testing::MatchesRegex("(.|\n)*" + std::string(c) + "/.*modrt/" + name_ +
-                                               "\n(.|\n)*"))
+                                               "-[0-9a-f]{12}\n(.|\n)*"))
         << c;
   }
   expect_no_cgroups_left();
@@ -301,8 +295,8 @@ TEST_F(CgroupTest, AnAbsoluteParentIsCreatedAndRemovedWithTheContainer) {
   Result r = run(config("{parent: " + parent + ", accounting: false, pids.max: 8}"),
                  {"/bin/cat", "/proc/self/cgroup"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr(":pids:" + parent + "/" + name_ + "\n"));
-  EXPECT_THAT(r.out, HasSubstr("0::" + parent + "/" + name_ + "\n"));
+  EXPECT_THAT(r.out, HasSubstr(":pids:" + parent + "/" + name_ + "-"));
+  EXPECT_THAT(r.out, HasSubstr("0::" + parent + "/" + name_ + "-"));
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr(":memory:" + parent)));
   for (const char* c : {"", "pids"}) {
     auto own = own_cgroup_dir(c);
@@ -320,23 +314,23 @@ TEST_F(CgroupTest, ConcurrentContainersShareTheModrtParentAndTheLastOneRemovesIt
   ASSERT_TRUE(parent);
   std::string shared = *parent + "/modrt";
   modrt::test::Background long_one(background_argv(first, {"/bin/sleep", "3"}));
-  ASSERT_TRUE(modrt::test::wait_until([&] { return fs::exists(shared + "/" + first_name); }));
+  ASSERT_TRUE(container_cgroup_dir("pids", first_name));
   Result short_one = run(second, {"/bin/true"});
   EXPECT_EQ(short_one.exit_code, 0) << short_one.err;
   EXPECT_TRUE(fs::exists(shared)) << "removed while another container was in it";
-  EXPECT_FALSE(fs::exists(shared + "/" + name_));
+  EXPECT_TRUE(container_cgroup_dirs("pids", name_).empty());
   EXPECT_EQ(long_one.wait(30s).exit_code, 0);
   EXPECT_FALSE(fs::exists(shared)) << "the last container out leaves the shared parent behind";
 }
 
 TEST_F(CgroupTest, IoCpusetAndCpuWeightReachTheirV1Files) {
   if (!fs::is_block_file("/dev/loop0")) GTEST_SKIP() << "no /dev/loop0 to throttle";
-  auto blkio = container_cgroup_dir("blkio", name_);
-  auto cpuset = container_cgroup_dir("cpuset", name_);
-  auto cpu = container_cgroup_dir("cpu", name_);
-  ASSERT_TRUE(blkio && cpuset && cpu);
-  std::string script = "cat " + *blkio + "/blkio.throttle.read_bps_device " + *blkio +
-                       "/blkio.throttle.write_iops_device " + *cpuset + "/cpuset.cpus " + *cpu +
+  // The cgroups' names are drawn per run: the workload finds them in /proc/self/cgroup.
+  for (const char* c : {"blkio", "cpuset", "cpu"})
+    ASSERT_TRUE(hierarchy_mount(c)) << "needs a v1 " << c << " hierarchy";
+  std::string script = "cat " + own_dir_in_shell("blkio") + "/blkio.throttle.read_bps_device " +
+                       own_dir_in_shell("blkio") + "/blkio.throttle.write_iops_device " +
+                       own_dir_in_shell("cpuset") + "/cpuset.cpus " + own_dir_in_shell("cpu") +
                        "/cpu.shares; grep Cpus_allowed_list /proc/self/status";
   Result r = run(config("{io.max: [{device: /dev/loop0, rbps: 1M, wiops: 100}], cpuset.cpus: '1', "
                         "cpu.weight: 50}"),
@@ -361,7 +355,7 @@ TEST_F(CgroupTest, DriverV1KillsLeftoversWithTheFreezer) {
                  {"/bin/sh", "-c", "sleep 60 & sleep 60 & cat /proc/self/cgroup"},
                  {"--log-level", "info"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_THAT(r.out, HasSubstr(":freezer:/modrt/" + name_));
+  EXPECT_THAT(r.out, HasSubstr(":freezer:/modrt/" + name_ + "-"));
   EXPECT_THAT(r.out, HasSubstr("0::/\n"));  // driver v1: no v2 cgroup
   expect_no_cgroups_left();
 }
@@ -382,6 +376,73 @@ TEST_F(CgroupTest, GcAfterModrtWasKilledRemovesTheCgroupsAndWhatRanInThem) {
   Result gc = modrt.run({"gc"});
   EXPECT_EQ(gc.exit_code, 0) << gc.err;
   expect_no_cgroups_left();
+}
+
+// modrt SIGKILLed right after each journal event of a run in turn (the core's test hook), for
+// every event of the run: after each, `modrt gc` must remove every cgroup the dead run made —
+// killing, through the cgroup, the leftover it started — and nothing else. Every directory is
+// recorded before its mkdir, so no kill point leaves a cgroup that no ledger names.
+TEST_F(CgroupTest, KilledAtEveryJournalEventThenGcLeavesNoCgroup) {
+  std::string cfg = config("{memory.max: 64M, pids.max: 32}", "", "[mount]");
+  int killed = 0, with_cgroups = 0;
+  for (int n = 1; n <= 200; ++n) {
+    SCOPED_TRACE("killed at journal event " + std::to_string(n));
+    ::setenv("MODRT_TEST_KILL_AT_EVENT", std::to_string(n).c_str(), 1);
+    Result r = run(cfg, {"/bin/sh", "-c", "exec -a cg-crash-" + name_ + " sleep 60 & echo up"});
+    ::unsetenv("MODRT_TEST_KILL_AT_EVENT");
+    if (r.exit_code != 128 + SIGKILL) {
+      EXPECT_EQ(r.exit_code, 0) << r.err;  // past the last event: a whole run
+      break;
+    }
+    ++killed;
+    bool any = false;
+    for (const char* c : {"", "memory", "pids"})
+      any = any || !container_cgroup_dirs(c, name_).empty();
+    with_cgroups += any;
+    Result gc = modrt.run({"gc"});
+    EXPECT_EQ(gc.exit_code, 0) << gc.err;
+    expect_no_cgroups_left();
+    Result ps = modrt::test::run({"pgrep", "-f", "cg-crash-" + name_});
+    EXPECT_NE(ps.exit_code, 0) << "the leftover survived gc: " << ps.out;
+  }
+  std::printf("kill points: %d, with cgroups on the host when killed: %d\n", killed, with_cgroups);
+  EXPECT_GT(killed, 3);
+  EXPECT_GT(with_cgroups, 0);
+}
+
+// A rollback that cannot remove the container's cgroup (the test made a child cgroup in it, which
+// rmdir refuses) says so naming it, and the run's state stays with that entry; once the obstacle
+// is gone, `modrt gc` removes it and exits 0.
+TEST_F(CgroupTest, ACgroupRollbackCannotRemoveIsNamedKeptAndRemovedByGcLater) {
+  modrt::test::Background bg(
+      background_argv(config("{pids.max: 16}", "", "[mount]"), {"/bin/sh", "-c", "sleep 1"}));
+  auto v2 = container_cgroup_dir("", name_);
+  ASSERT_TRUE(v2);
+  std::string blocker = *v2 + "/held-by-test";
+  ASSERT_EQ(::mkdir(blocker.c_str(), 0755), 0) << std::strerror(errno);
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { ::rmdir(dir.c_str()); }
+  } cleanup{blocker};
+  Result r = bg.wait(30s);
+  EXPECT_THAT(r.err, HasSubstr("remove cgroup '" + *v2 + "'"));
+  EXPECT_THAT(r.err, HasSubstr("cgroup entries left"));  // it and the modrt dir holding it
+  EXPECT_TRUE(fs::is_directory(*v2));
+  EXPECT_TRUE(fs::is_directory(modrt.state_root() / name_)) << "the state went with the entry";
+  EXPECT_THAT(slurp(modrt.state_root() / name_ / "journal"), HasSubstr(*v2));
+  // The other cgroups of the run were still removed.
+  for (const char* c : {"memory", "pids"})
+    EXPECT_TRUE(container_cgroup_dirs(c, name_).empty()) << c;
+
+  Result still = modrt.run({"gc"});
+  EXPECT_NE(still.exit_code, 0) << "gc cannot remove it either while the child is there";
+  EXPECT_THAT(still.err, HasSubstr(*v2));
+
+  ASSERT_EQ(::rmdir(blocker.c_str()), 0) << std::strerror(errno);
+  Result gc = modrt.run({"gc"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  expect_no_cgroups_left();
+  EXPECT_FALSE(fs::exists(modrt.state_root() / name_));
 }
 
 // The whole stack the bench runs: the workload is busybox from the test rootfs, whose dd really
