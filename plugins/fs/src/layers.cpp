@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "layout.hpp"
 #include "modrt/error.hpp"
 #include "modrt/process.hpp"
 #include "mount_api.hpp"
+#include "mount_points.hpp"
 #include "overlay_paths.hpp"
 
 namespace modrt::fs {
@@ -105,13 +107,31 @@ void make_disk_upper(Context& ctx, HostLayers& layers) {
   layers.work_path = dir / "work";
 }
 
+// Layers by name cannot be idmapped: a detached idmapped view of a lower layer has no name in the
+// host's mount table. `why` says why the layers go by name.
+void drop_idmap_for_names(Context& ctx, const FsOptions& options, bool& idmap, const char* why) {
+  if (!idmap) return;
+  if (options.idmap == Idmap::on)
+    throw Error(fmt::format("idmap: true: {}, and idmapped lower layers need fds", why));
+  ctx.log().warn(
+      "idmap off: {}, and idmapped lower layers need fds. The image's files keep their host "
+      "owners: host ids outside the user namespace's map show as nobody (65534), and the "
+      "container's root cannot write where only that owner could (EACCES); world-writable "
+      "places still work. Shift the image's owners into the container's range, or set "
+      "idmap: false to silence this",
+      why);
+  idmap = false;
+}
+
+constexpr const char* kByNameOnly =
+    "this kernel's overlayfs takes its layers by name only (layers by file descriptor came "
+    "with Linux 6.15)";
+
 // The overlay with its layers given by name, for kernels whose overlayfs takes no layer fds
 // (before about 6.15; 6.1 even passes the options on as one legacy string). The host resolves
 // the paths. What cannot go by name degrades here, with a warning, or fails when asked for.
 UniqueFd overlay_by_name(Context& ctx, const FsOptions& options, HostLayers& layers, bool& idmap) {
-  const char* why =
-      "this kernel's overlayfs takes its layers by name only (layers by file descriptor came "
-      "with Linux 6.15)";
+  const char* why = kByNameOnly;
   if (layers.upper_store) {
     // The in-memory upper is a detached tmpfs: it has no name, and overlayfs before ~6.15
     // refuses it anyway (only mounts of the mounter's namespace qualify as layers).
@@ -129,19 +149,7 @@ UniqueFd overlay_by_name(Context& ctx, const FsOptions& options, HostLayers& lay
     layers.upper_store = UniqueFd();
     make_disk_upper(ctx, layers);
   }
-  if (idmap) {
-    // A detached idmapped view of a lower layer has no name in the host's mount table.
-    if (options.idmap == Idmap::on)
-      throw Error(fmt::format("idmap: true: {}, and idmapped lower layers need fds", why));
-    ctx.log().warn(
-        "idmap off: {}, and idmapped lower layers need fds. The image's files keep their host "
-        "owners: host ids outside the user namespace's map show as nobody (65534), and the "
-        "container's root cannot write where only that owner could (EACCES); world-writable "
-        "places still work. Shift the image's owners into the container's range, or set "
-        "idmap: false to silence this",
-        why);
-    idmap = false;
-  }
+  drop_idmap_for_names(ctx, options, idmap, why);
   return with_context("mount the overlay root (layers by name)", [&] {
     FsContext overlay("overlay");
     std::vector<stdfs::path> lower = options.overlay->lower;
@@ -152,6 +160,60 @@ UniqueFd overlay_by_name(Context& ctx, const FsOptions& options, HostLayers& lay
     if (!options.overlay->upper) overlay.flag("volatile");  // thrown away at exit anyway
     return overlay.mount();
   });
+}
+
+// `readonly: true` without an overlay: the root is the image itself, which nothing may write, not
+// even the mount points the workload needs (see mount_points.hpp). When the image has them all,
+// a bind of it, read-only from the start rather than only at the end of the workload's setup. Else
+// a read-only overlay of a skeleton holding the missing ones over the image.
+UniqueFd readonly_root(Context& ctx, const FsOptions& options, HostLayers& layers, bool& idmap,
+                       const std::function<UniqueFd(int, bool)>& layer_view) {
+  std::vector<MissingPath> missing = missing_in_image(
+      layers.rootfs.get(), planned_mount_points(ctx, options, layers.bind_sources));
+  if (missing.empty()) {
+    UniqueFd root = layer_view(layers.rootfs.get(), true);
+    set_attrs(root.get(), "", false, {.set = MOUNT_ATTR_RDONLY});
+    return root;
+  }
+  std::string names;
+  for (const auto& m : missing) names += (names.empty() ? "" : ", ") + join_path(m.components);
+  ctx.log().info(
+      "readonly without an overlay: the image has no {}; made on a private skeleton layer over "
+      "it, the image is not written (its own submounts are not part of the root then)",
+      names);
+  int image = layers.rootfs.get();
+  if (!options.act_as_old_kernel) {  // the test hook plays an old kernel's refusal
+    UniqueFd view;
+    if (idmap) {
+      view = layer_view(image, false);
+      image = view.get();
+    }
+    // Detached, like the in-memory upper: it lives exactly as long as the overlay does.
+    UniqueFd skeleton = FsContext("tmpfs").set("size", "64k").mount();
+    make_skeleton(ctx, layers.rootfs.get(), skeleton.get(), missing, idmap);
+    FsContext overlay("overlay");
+    if (overlay.try_set_fd("lowerdir+", skeleton.get())) {
+      overlay.set_fd("lowerdir+", image);
+      // Only lower layers: overlayfs itself refuses every write.
+      return overlay.mount(MOUNT_ATTR_RDONLY);
+    }
+    ctx.log().info(
+        "this kernel's overlayfs takes no layers by file descriptor (EINVAL for lowerdir+); "
+        "passing them by name");
+  }
+  // By name: the skeleton goes under the state dir (recorded before it is made, removed by
+  // rollback like a disk upper).
+  drop_idmap_for_names(ctx, options, idmap, kByNameOnly);
+  stdfs::path dir = ctx.state_dir() / "fs";
+  ctx.ledger().record("ephemeral", dir.string());
+  if (::mkdir(dir.c_str(), 0700) < 0) throw_errno("create '{}'", dir.string());
+  stdfs::path skeleton = dir / "skeleton";
+  if (::mkdir(skeleton.c_str(), 0755) < 0) throw_errno("create '{}'", skeleton.string());
+  make_skeleton(ctx, layers.rootfs.get(), open_fd(skeleton.c_str(), O_PATH | O_DIRECTORY).get(),
+                missing, false);
+  FsContext overlay("overlay");
+  overlay.set("lowerdir", overlay_lowerdir_option({skeleton, options.rootfs}));
+  return overlay.mount(MOUNT_ATTR_RDONLY);
 }
 
 }  // namespace
@@ -262,7 +324,13 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
   }
   if (options.overlay && layers.by_path) {
     out.push_back(overlay_by_name(ctx, options, layers, idmap));
+  } else if (!options.overlay && options.readonly) {
+    out.push_back(with_context("make the read-only root", [&] {
+      return readonly_root(ctx, options, layers, idmap, layer_view);
+    }));
   } else if (!options.overlay) {
+    // A writable rootfs is the user's own directory: mount points the image lacks are made in it
+    // (as runc and crun do), and stay there after the run.
     out.push_back(
         with_context("bind the rootfs", [&] { return layer_view(layers.rootfs.get(), true); }));
   }
@@ -314,22 +382,27 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
   return out;
 }
 
-void remove_ephemeral(Context& ctx) noexcept {
+void remove_ephemeral(Context& ctx) {
+  std::vector<std::string> left;
   for (const auto& value : ctx.ledger().values("ephemeral")) {
     stdfs::path dir(value);
     // Only ever below this run's state dir: a damaged ledger must not aim remove_all elsewhere.
     if (dir.parent_path() != ctx.state_dir() || dir.filename() != "fs") {
-      ctx.log().error("not removing '{}': not this run's ephemeral layer dir", value);
+      left.push_back(fmt::format("'{}': not this run's ephemeral layer dir, not removed", value));
       continue;
     }
     std::error_code ec;
-    stdfs::remove_all(dir, ec);
+    stdfs::remove_all(dir, ec);  // nothing there (killed before the mkdir) is no error
     if (ec) {
-      ctx.log().error("remove the ephemeral overlay layers '{}': {}", value, ec.message());
+      left.push_back(fmt::format("remove '{}': {}", value, ec.message()));
       continue;
     }
     ctx.ledger().forget("ephemeral", value);
   }
+  if (left.empty()) return;
+  std::string what;
+  for (const auto& l : left) what += (what.empty() ? "" : "; ") + l;
+  throw Error(fmt::format("ephemeral overlay layers left in the ledger for `modrt gc`: {}", what));
 }
 
 }  // namespace modrt::fs

@@ -38,7 +38,9 @@ HostLayers open_layers(Context& ctx, const FsOptions& options);
 // workload to attach.
 std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, HostLayers& layers);
 
-// rollback: removes what the ledger says was created. Never throws.
-void remove_ephemeral(Context& ctx) noexcept;
+// rollback: removes the directories the ledger names (recorded before they were made, so one may
+// never have been); forgets each one removed or absent; throws Error naming those it could not
+// remove, which stay in the ledger.
+void remove_ephemeral(Context& ctx);
 
 }  // namespace modrt::fs

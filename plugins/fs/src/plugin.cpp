@@ -64,12 +64,12 @@ class FsStage final : public Stage {
     build_container_root(ctx, options_, std::move(mounts));
   }
 
-  void rollback(Context& ctx) noexcept override {
+  void rollback(Context& ctx) override {
     channel_ = FdPair{};
     layers_ = HostLayers{};
     // The container's mounts lived only in its mount namespace and went with it; what remains on
-    // the host is at most the ephemeral upper/work directory of `ephemeral: disk`.
-    remove_ephemeral(ctx);
+    // the host is at most the state-dir directory of a disk upper or of the skeleton made by name.
+    remove_ephemeral(ctx);  // throws naming what it could not remove
   }
 
  private:

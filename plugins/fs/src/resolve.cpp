@@ -71,6 +71,12 @@ void create_missing(int dir_fd, const std::string& name, Create kind, const std:
     return;
   }
   // Lost a race with another creator: fine, the lookup that follows sees it.
+  if (errno == EROFS)
+    throw Error(fmt::format("create '{}' as a mount point: it is missing and the file system that "
+                            "would hold it is read-only (the image, or a read-only bind): create "
+                            "it in the image or the bind's source, or give the fs stage an overlay",
+                            shown),
+                EROFS);
   if (errno != EEXIST) throw_errno("create '{}'", shown);
 }
 

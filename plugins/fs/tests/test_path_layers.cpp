@@ -205,5 +205,33 @@ TEST_F(PathLayersTest, ContainerFilesWithoutClonesOfDetachedMounts) {
   EXPECT_EQ(tree_digest(rootfs), before);
 }
 
+// readonly without an overlay on an image that lacks mount points: the skeleton layer goes by
+// name too, from under the state dir, and is gone after the run; the image is not written.
+TEST_F(PathLayersTest, ReadonlyImageSkeletonByName) {
+  stdfs::path rootfs = private_rootfs(dir);
+  stdfs::remove_all(rootfs / "tmp");
+  stdfs::remove_all(rootfs / "etc");
+  std::string before = tree_digest(rootfs);
+  std::string name = unique_name("fsroname");
+  Result r = run_by_name(config(
+      name,
+      "grep -c " + name +
+          " /etc/hosts; touch /tmp/ok && echo tmp-ok; (touch /new) "
+          "2>&1; sed -n 's|^[^ ]* [^ ]* [^ ]* [^ ]* / \\([^ ]*\\).* - \\([^ ]*\\) .*|\\1 \\2|p' "
+          "/proc/self/mountinfo",
+      "{rootfs: " + rootfs.string() +
+          ", readonly: true, mounts: [{type: tmpfs, destination: /tmp}]}",
+      Variant::root,
+      "  - plugin: net\n    with: {mode: none, dns: {nameservers: "
+      "[192.0.2.53]}}\n"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("1\ntmp-ok\n"), std::string::npos) << r.out;
+  EXPECT_NE((r.out + r.err).find("Read-only file system"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("ro,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" overlay"), std::string::npos) << r.out;
+  EXPECT_EQ(tree_digest(rootfs), before);
+  EXPECT_FALSE(stdfs::exists(rootfs / "tmp"));
+}
+
 }  // namespace
 }  // namespace modrt::test::fs
