@@ -189,10 +189,10 @@ UniqueFd readonly_root(Context& ctx, const FsOptions& options, HostLayers& layer
       image = view.get();
     }
     // Detached, like the in-memory upper: it lives exactly as long as the overlay does.
-    UniqueFd skeleton = FsContext("tmpfs").set("size", "64k").mount();
-    make_skeleton(ctx, layers.rootfs.get(), skeleton.get(), missing, idmap);
+    layers.skeleton = FsContext("tmpfs").set("size", "64k").mount();
+    make_skeleton(ctx, layers.rootfs.get(), layers.skeleton.get(), missing, idmap);
     FsContext overlay("overlay");
-    if (overlay.try_set_fd("lowerdir+", skeleton.get())) {
+    if (overlay.try_set_fd("lowerdir+", layers.skeleton.get())) {
       overlay.set_fd("lowerdir+", image);
       // Only lower layers: overlayfs itself refuses every write.
       return overlay.mount(MOUNT_ATTR_RDONLY);
@@ -200,6 +200,7 @@ UniqueFd readonly_root(Context& ctx, const FsOptions& options, HostLayers& layer
     ctx.log().info(
         "this kernel's overlayfs takes no layers by file descriptor (EINVAL for lowerdir+); "
         "passing them by name");
+    layers.skeleton = UniqueFd();
   }
   // By name: the skeleton goes under the state dir (recorded before it is made, removed by
   // rollback like a disk upper).

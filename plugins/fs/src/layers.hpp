@@ -19,6 +19,8 @@ struct HostLayers {
   UniqueFd upper;
   UniqueFd work;
   std::vector<UniqueFd> bind_sources;  // bind mounts, in config order
+  // readonly without an overlay: the detached tmpfs of the skeleton layer, when there is one.
+  UniqueFd skeleton;
   // The overlay's layers go to overlayfs by name (kernels before ~6.15 take no layer fds; found
   // out in make_host_mounts, where the test hook plays that refusal): rootfs and overlay.lower
   // from the options, and these for the upper and work dirs (persistent and disk uppers).

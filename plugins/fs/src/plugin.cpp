@@ -51,7 +51,12 @@ class FsStage final : public Stage {
     send_fds(channel_.first.get(), mounts);
     // The workload holds its own references now; the host keeps none of the container's mounts.
     channel_.first.reset();
+    // Except the skeleton's tmpfs (nothing else refers to it by fd): closing the last fd of a
+    // detached mount waits for an RCU grace period (1-3 ms here, on the start-up path); after the
+    // run, in rollback, nobody waits for it.
+    UniqueFd skeleton = std::move(layers_.skeleton);
     layers_ = HostLayers{};
+    layers_.skeleton = std::move(skeleton);
   }
 
   void apply_workload(Context& ctx) override {
