@@ -1,14 +1,17 @@
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -242,6 +245,11 @@ TEST_F(Ipam, LastUserRemovesTheDirectoryOnlyWhenNothingIsLeft) {
 
 // A run waiting for the lock while the last user removes the directory must not end up holding a
 // lock on the removed file (then two runs would both "hold" the lock): it starts over.
+ino_t inode_of(const fs::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
 TEST_F(Ipam, AWaiterOfARemovedDirectoryLocksTheNewOne) {
   fs::path netns_dir = dir_ / "4243";
   auto last = std::make_unique<NetState>(netns_dir, [](const Lease&) { return false; });
@@ -254,7 +262,17 @@ TEST_F(Ipam, AWaiterOfARemovedDirectoryLocksTheNewOne) {
     EXPECT_TRUE(fs::exists(netns_dir / "lock"));
     EXPECT_EQ(state.total_leases(), 1u);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Until the kernel lists the waiter as blocked on this lock file ("->" in /proc/locks).
+  std::string blocked = fmt::format(":{} ", inode_of(netns_dir / "lock"));
+  bool waiting = false;
+  for (int i = 0; i < 500 && !waiting; ++i) {
+    std::ifstream locks("/proc/locks");
+    for (std::string line; std::getline(locks, line);)
+      if (line.find("->") != std::string::npos && line.find(blocked) != std::string::npos)
+        waiting = true;
+    if (!waiting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(waiting) << "the waiter never blocked on the lock";
   EXPECT_FALSE(locked);
   EXPECT_TRUE(last->remove_if_unused());
   last.reset();
