@@ -1,6 +1,7 @@
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -281,6 +282,44 @@ TEST_F(Ipam, AWaiterOfARemovedDirectoryLocksTheNewOne) {
   // And a third run serialises with the waiter's directory, seeing its lease.
   NetState third(netns_dir, [](const Lease&) { return false; });
   EXPECT_EQ(third.total_leases(), 1u);
+}
+
+// State kept under a folder someone else controls could be swapped under us: refused.
+TEST_F(Ipam, StateUnderADirectoryOfAnotherUserIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a directory away";
+  fs::path foreign = dir_ / "4244";
+  fs::create_directory(foreign);
+  ASSERT_EQ(::chown(foreign.c_str(), 65534, 65534), 0);
+  try {
+    NetState state(foreign);
+    FAIL() << "kept state in a directory of uid 65534";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("is not a directory of uid 0"));
+  }
+  // A symlink to a directory of our own is refused too.
+  fs::create_directory(dir_ / "real");
+  fs::create_directory_symlink(dir_ / "real", dir_ / "4245");
+  EXPECT_THROW(NetState(dir_ / "4245"), Error);
+  EXPECT_FALSE(fs::exists(dir_ / "real" / "lock"));
+}
+
+// Without root, bridges exist only in a netns of the user's own user namespace: per-user state.
+TEST(NetnsState, NonRootStateLivesInTheUsersRuntimeDir) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to switch to another uid";
+  // In a child: the uid change must not touch this test process.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    bool ok = ::setresuid(65534, 65534, 65534) == 0;
+    ::setenv("XDG_RUNTIME_DIR", "/run/user/65534", 1);
+    ok = ok && netns_state_dir(7) == fs::path("/run/user/65534/modrt-net/7");
+    ::unsetenv("XDG_RUNTIME_DIR");
+    ok = ok && netns_state_dir(7) == fs::path("/tmp/modrt-net-65534/7");
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 TEST(NetnsState, CookieIdentifiesTheNetnsAndNamesTheDirectory) {
