@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -76,6 +77,17 @@ void kill_listed(const fs::path& dir) {
   }
 }
 
+// Test hook (documented in the README): MODRT_CGROUP_FORCE_NO_KILL_FILE=1 in modrt's environment
+// makes rollback act as on a kernel without cgroup.kill (before 5.14), so the freeze-and-kill path
+// is tested on a new kernel.
+bool act_as_before_5_14() {
+  static const bool hook = [] {
+    const char* v = std::getenv("MODRT_CGROUP_FORCE_NO_KILL_FILE");
+    return v && std::string_view(v) == "1";
+  }();
+  return hook;
+}
+
 // Freezes a cgroup (v1 freezer.state, v2 cgroup.freeze) for as long as it lives, so no task in
 // it can fork while the others are killed one by one; thawed again at the end, since killed tasks
 // die only once they run. Best effort: without it the kill still happens, only racier.
@@ -96,6 +108,7 @@ class Freeze {
       };
       while (!frozen() && Clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ctx.log().debug("froze {} to kill its tasks one by one", leaf->path.string());
     } catch (const Error& e) {
       ctx.log().debug("freeze {}: {}", leaf->path.string(), e.what());
     }
@@ -136,7 +149,8 @@ void kill_and_wait(Context& ctx, const std::vector<Leaf>& leaves) {
     if (leaf.version == Version::v1)
       v1.push_back(leaf);
     else
-      have_kill_file = have_kill_file || path_exists(leaf.path / "cgroup.kill");
+      have_kill_file =
+          have_kill_file || (path_exists(leaf.path / "cgroup.kill") && !act_as_before_5_14());
   }
   auto deadline = Clock::now() + kEmptyTimeout;
   auto pause = std::chrono::microseconds(200);
