@@ -776,11 +776,17 @@ TEST_F(NetTest, GcFromAnotherNetnsUndoesTheRunInsideItsOwn) {
   std::string name = unique_name("k");
   Background first(
       modrt_argv(config(name, bridge_with("ports: ['8089:80']"), {"/bin/busybox", "sleep", "60"})));
-  ASSERT_TRUE(wait_until([&] { return links().size() == 3; }, 30s)) << in_host({"ip", "link"}).out;
+  // Up when its veth exists and its port element is in (added on a thread beside the veth).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return links().size() == 3 &&
+               in_host({"nft", "list", "ruleset"}).out.find("8089") != std::string::npos;
+      },
+      30s))
+      << in_host({"ip", "link"}).out;
   first.signal(SIGKILL);
   first.wait(30s);
   ASSERT_TRUE(wait_until([&] { return links().size() == 2; }, 10s));
-  ASSERT_THAT(in_host({"nft", "list", "ruleset"}).out, HasSubstr("8089"));
   std::string forward_here = read_file("/proc/sys/net/ipv4/ip_forward");
   Result gc = modrt.run({"gc"});  // in this process's netns, not the test's host netns
   EXPECT_EQ(gc.exit_code, 0) << gc.out << gc.err;
