@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -181,6 +182,75 @@ TEST_F(FsTest, GcRemovesTheDiskUpperOfAKilledRun) {
   EXPECT_EQ(gc.err.find("cannot roll back"), std::string::npos) << gc.err;
   EXPECT_EQ(gc.err.find("error"), std::string::npos) << gc.err;
   EXPECT_FALSE(stdfs::exists(modrt.state_root() / name)) << gc.err;
+}
+
+// modrt SIGKILLed right after each journal event of a run in turn (the core's test hook): the disk
+// upper is recorded before it is made, so after every kill point `modrt gc` leaves nothing.
+TEST_F(FsTest, KilledAtEveryJournalEventGcLeavesNoDiskUpper) {
+  std::string name = unique_name("fskillat");
+  std::string cfg = write_config(config(
+      name, "echo x > /written", "{rootfs: " + busybox_rootfs() + ", overlay: {ephemeral: disk}}"));
+  int killed = 0, with_upper = 0;
+  for (int n = 1; n <= 200; ++n) {
+    SCOPED_TRACE("killed at journal event " + std::to_string(n));
+    std::vector<std::string> argv{"env", "MODRT_TEST_KILL_AT_EVENT=" + std::to_string(n)};
+    for (auto& a : modrt.argv({"run", "-c", cfg})) argv.push_back(a);
+    Result r = run(argv);
+    if (r.exit_code != 128 + SIGKILL) {
+      EXPECT_EQ(r.exit_code, 0) << r.err;  // past the last event: a whole run
+      break;
+    }
+    ++killed;
+    stdfs::path state = modrt.state_root() / name;
+    with_upper += stdfs::exists(state / "fs");
+    // The workload dies with modrt; its overlay goes with its mount namespace.
+    ASSERT_TRUE(
+        wait_until([&] { return !any_mount_mentions(state.string()); }, std::chrono::seconds(10)));
+    Result gc = modrt.run({"gc"});
+    EXPECT_EQ(gc.exit_code, 0) << gc.err;
+    EXPECT_FALSE(stdfs::exists(state)) << gc.err;
+  }
+  std::printf("kill points: %d, with the disk upper made when killed: %d\n", killed, with_upper);
+  EXPECT_GT(killed, 3);
+  EXPECT_GT(with_upper, 0);
+}
+
+// A rollback that cannot remove the disk upper (the test mounted something inside it) names it;
+// the run's state stays with that entry, `gc` fails naming it while the obstacle is there and
+// removes it once it is gone.
+TEST_F(FsTest, AnUpperRollbackCannotRemoveIsNamedKeptAndRemovedByGcLater) {
+  stdfs::path sync = dir / "sync", empty = dir / "empty";
+  stdfs::create_directories(sync);
+  stdfs::create_directories(empty);
+  std::string name = unique_name("fsstuck");
+  std::string yaml = config(name, "mkdir /blocker && touch /sync/up && sleep 1",
+                            "{rootfs: " + busybox_rootfs() +
+                                ", overlay: {ephemeral: disk}, mounts: [{type: bind, " +
+                                "source: " + sync.string() + ", destination: /sync}]}");
+  Background bg(modrt.argv({"run", "-c", write_config(yaml)}));
+  ASSERT_TRUE(wait_until([&] { return stdfs::exists(sync / "up"); }, std::chrono::seconds(20)));
+  stdfs::path state = modrt.state_root() / name;
+  stdfs::path blocker = state / "fs/upper/blocker";
+  ASSERT_EQ(run({"mount", "--bind", empty.string(), blocker.string()}).exit_code, 0);
+  struct Unmount {
+    std::string path;
+    ~Unmount() { run({"umount", path}); }
+  } unmount{blocker.string()};
+  Result r = bg.wait(std::chrono::seconds(30));
+  EXPECT_NE(r.err.find("ephemeral overlay layers left in the ledger for `modrt gc`: remove '" +
+                       (state / "fs").string() + "'"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(stdfs::exists(state / "journal"));
+
+  Result still = modrt.run({"gc"});
+  EXPECT_NE(still.exit_code, 0);
+  EXPECT_NE(still.err.find((state / "fs").string()), std::string::npos) << still.err;
+
+  ASSERT_EQ(run({"umount", blocker.string()}).exit_code, 0);
+  Result gc = modrt.run({"gc"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_FALSE(stdfs::exists(state));
 }
 
 TEST_F(FsTest, OverlayWithExtraLowerLayers) {
