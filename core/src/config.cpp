@@ -125,6 +125,10 @@ Config parse_config(std::string_view yaml_text, const std::string& file_label,
     config.stages.push_back(
         {plugin_name, fmt::format("{}: {}", plugin.location(), plugin.path()), with_node});
   }
+  if (config.stages.empty())
+    stages.fail(
+        "is empty: the workload would run on the host, as modrt's user, with no isolation at "
+        "all; list the stages that confine it (at least ns)");
   return config;
 }
 

@@ -125,6 +125,10 @@ std::vector<ConfigNode> ConfigNode::items() const {
 
 std::string ConfigNode::as_string() const {
   if (!node_.IsScalar()) fail(fmt::format("expected a string, got {}", kind_of(node_)));
+  // The kernel takes C strings: a NUL ("\0" in YAML) would silently cut a path, an argument or an
+  // environment value short.
+  if (node_.Scalar().find('\0') != std::string::npos)
+    fail("holds a NUL byte, which no path, argument or environment value can carry");
   return node_.Scalar();
 }
 

@@ -7,16 +7,18 @@
 namespace modrt {
 
 void Ledger::record(std::string kind, std::string value) {
-  entries_.push_back({std::move(kind), std::move(value)});
-  dirty_ = true;
+  Entry entry{std::move(kind), std::move(value)};
+  if (observer_) observer_(entry, true);
+  entries_.push_back(std::move(entry));
 }
 
 bool Ledger::forget(std::string_view kind, std::string_view value) {
   auto it = std::find_if(entries_.begin(), entries_.end(),
                          [&](const Entry& e) { return e.kind == kind && e.value == value; });
   if (it == entries_.end()) return false;
+  Entry entry = std::move(*it);
   entries_.erase(it);
-  dirty_ = true;
+  if (observer_) observer_(entry, false);
   return true;
 }
 

@@ -50,6 +50,7 @@ void setup_logging(const std::string& level, const std::string& format) {
 struct Options {
   std::string config;
   std::string name;
+  bool name_given = false;  // --name, even --name "", overrides the config's
   std::vector<std::string> env;
   std::string plugin_path;
   std::string root;
@@ -60,18 +61,12 @@ struct Options {
 
 Config load_for_run(const Options& opts, const std::vector<std::string>& command) {
   Config config = load_config(opts.config);
-  if (!opts.name.empty()) {
-    if (!is_valid_name(opts.name))
-      throw ConfigError(
-          fmt::format("--name: '{}' is not a valid name (letters, digits, '_', '.', "
-                      "'-'; at most 64; starts with a letter or digit)",
-                      opts.name));
-    config.name = opts.name;
-  }
+  if (opts.name_given) config.name = ContainerName::parse(opts.name, "--name").str();
   for (const auto& kv : opts.env) {
     size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0)
       throw ConfigError(fmt::format("-e: expected KEY=VALUE, got '{}'", kv));
+    if (kv.find('\0') != std::string::npos) throw ConfigError("-e: a NUL byte cannot be passed");
     std::string key = kv.substr(0, eq + 1);
     std::erase_if(config.process.env, [&](const std::string& e) { return e.rfind(key, 0) == 0; });
     config.process.env.push_back(kv);
@@ -128,69 +123,81 @@ int cmd_plugins(const Options& opts) {
   return 0;
 }
 
-int cmd_delete(const Options& opts, const std::string& name) {
-  fs::path dir = state_root(opts) / name;
-  if (!fs::exists(dir))
-    throw Error(fmt::format("no container named '{}' in {}", name, state_root(opts).string()));
-  StateDir state = StateDir::adopt(dir);
+int cmd_delete(const Options& opts, const std::string& target) {
+  ContainerName name = ContainerName::parse(target, "delete");
+  StateRoot root = StateRoot::open(state_root(opts), /*create=*/false);
+  StateDir state = StateDir::adopt(root, name);
   PluginLoader loader(plugin_search_path(opts.plugin_path, {}));
-  recover_dead_run(dir, loader);
+  recover_dead_run(state, loader);
   state.remove();
-  std::cout << "deleted " << name << '\n';
+  std::cout << "deleted " << name.str() << '\n';
   return 0;
 }
 
 int cmd_gc(const Options& opts) {
-  fs::path root = state_root(opts);
-  std::error_code ec;
+  StateRoot root = StateRoot::open(state_root(opts), /*create=*/false);
   PluginLoader loader(plugin_search_path(opts.plugin_path, {}));
   int removed = 0;
-  for (const auto& entry : fs::directory_iterator(root, ec)) {
-    std::string fname = entry.path().filename().string();
-    if (!entry.is_directory()) continue;
-    bool half_made = fname.rfind(".new-", 0) == 0;
-    if (fname.front() == '.' && !half_made) continue;  // plugin-wide data, not a run
-    if (state_is_live(entry.path())) continue;
-    try {
-      StateDir state = StateDir::adopt(entry.path());
-      if (!half_made) recover_dead_run(entry.path(), loader);
-      state.remove();
-      std::cout << "removed " << fname << '\n';
+  std::vector<std::string> failed;
+  // One bad entry never stops the rest: each is collected on its own, whatever it throws.
+  for (const auto& entry : root.half_made()) {
+    std::vector<std::string> left = root.remove_half_made(entry);
+    if (left.empty()) {
+      std::cout << "removed " << entry << '\n';
       ++removed;
-    } catch (const Error& e) {
-      spdlog::warn("{}: {}", fname, e.what());
+    } else {
+      spdlog::debug("kept {}", left.front());
     }
   }
+  for (const auto& entry : root.runs()) {
+    try {
+      if (state_is_live(root, entry)) continue;
+      ContainerName name = ContainerName::parse(entry, "gc");
+      StateDir state = StateDir::adopt(root, name);
+      recover_dead_run(state, loader);
+      state.remove();
+      std::cout << "removed " << entry << '\n';
+      ++removed;
+    } catch (const NotOurs& e) {
+      spdlog::debug("{}", e.what());
+    } catch (const std::exception& e) {
+      failed.push_back(fmt::format("{}: {}", entry, e.what()));
+    }
+  }
+  for (const auto& f : failed) std::cerr << "modrt: error: gc: " << f << '\n';
+  if (!failed.empty()) return 125;
   if (removed == 0) std::cout << "nothing to collect\n";
   return 0;
 }
 
 int cmd_list(const Options& opts) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(state_root(opts), ec)) {
-    std::string fname = entry.path().filename().string();
-    if (!entry.is_directory() || fname.front() == '.') continue;
-    int pid = -1;
+  StateRoot root = StateRoot::open(state_root(opts), /*create=*/false);
+  for (const auto& entry : root.runs()) {
+    nlohmann::json state;
     try {
-      pid = StateDir::load(entry.path()).value("workload_pid", -1);
-    } catch (...) {
+      state = load_state(root, entry);
+    } catch (const std::exception&) {
+      continue;  // not a run of modrt's
     }
-    std::cout << fmt::format("{:<24} {:<8} {}\n", fname,
-                             state_is_live(entry.path()) ? "running" : "dead", pid);
+    std::cout << fmt::format("{:<24} {:<8} {}\n", entry,
+                             state_is_live(root, entry) ? "running" : "dead",
+                             state.value("workload_pid", -1));
   }
   return 0;
 }
 
-int cmd_stats(const Options& opts, const std::string& name) {
-  fs::path dir = state_root(opts) / name;
-  nlohmann::json state = StateDir::load(dir);
-  if (!state_is_live(dir)) throw Error(fmt::format("container '{}' is not running", name));
+int cmd_stats(const Options& opts, const std::string& target) {
+  ContainerName name = ContainerName::parse(target, "stats");
+  StateRoot root = StateRoot::open(state_root(opts), /*create=*/false);
+  nlohmann::json state = load_state(root, name.str());
+  if (!state_is_live(root, name.str()))
+    throw Error(fmt::format("container '{}' is not running", name.str()));
   PluginLoader loader(plugin_search_path(opts.plugin_path, {}));
   Config config = parse_config(state.value("config_text", ""), state.value("config_file", ""),
                                state.value("config_dir", "/"));
-  config.name = name;
+  config.name = name.str();
   config.recovering = true;
-  Context ctx(config, dir);
+  Context ctx(config, root.path() / name.str());
   ctx.pid = state.value("workload_pid", -1);
   for (const auto& entry : state.value("stages", nlohmann::json::array())) {
     std::string plugin_name = entry.value("plugin", "");
@@ -267,6 +274,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
   setup_logging(opts.log_level, opts.log_format);
+  opts.name_given = run->count("--name") > 0;
 
   try {
     if (*run) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <malloc.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -32,7 +33,6 @@ struct Pipeline::Slot {
   std::shared_ptr<spdlog::logger> log;
   Ledger ledger;
   bool started = false;
-  std::vector<Ledger::Entry> journaled;  // the ledger as the state journal has it
 };
 
 namespace {
@@ -123,14 +123,26 @@ std::vector<std::string> exec_env(const Process& process) {
   throw_errno("exec '{}' (searched PATH={})", command, path_list);
 }
 
+// The kernel clears the parent-death signal whenever the process's credentials change (the fs
+// stage becoming the user namespace's root, switch_user), so the workload sets it again after
+// every step that may have changed them. A modrt that died before that is seen as the hang-up of
+// the sync socket, whose other end only modrt holds.
+void keep_parent_death_signal(int sync_fd) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  pollfd hangup{sync_fd, POLLRDHUP, 0};
+  if (::poll(&hangup, 1, 0) > 0 && (hangup.revents & (POLLRDHUP | POLLHUP))) ::_exit(125);
+}
+
 // Everything the workload does between the clone and the exec. Never returns.
 [[noreturn]] void workload_main(Context& ctx, std::vector<Pipeline::Slot>& slots, int sync_fd,
                                 const Pty* pty) {
   std::string stage = "core";
   std::string phase = "start";
   try {
-    // If modrt dies before the exec, the workload must not live on unsupervised.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // If modrt dies, the workload must not live on unsupervised.
+    keep_parent_death_signal(sync_fd);
+    // The journal is modrt's: what a stage records in here is not the host's to roll back.
+    for (auto& slot : slots) slot.ledger.set_observer(nullptr);
     if (pty) pty->attach_as_controlling_terminal();
     char go = 0;
     ssize_t n;
@@ -152,6 +164,7 @@ std::vector<std::string> exec_env(const Process& process) {
       auto start = Clock::now();
       for (auto& step : ctx.workload_prologue) step(ctx);
       timings.push_back({stage, phase, Clock::now() - start});
+      keep_parent_death_signal(sync_fd);
     }
     phase = "apply_workload";
     for (auto& slot : slots) {
@@ -160,10 +173,12 @@ std::vector<std::string> exec_env(const Process& process) {
       auto start = Clock::now();
       slot.stage->apply_workload(ctx);
       timings.push_back({stage, phase, Clock::now() - start});
+      keep_parent_death_signal(sync_fd);
     }
     stage = "core";
     phase = "exec";
     switch_user(ctx);
+    keep_parent_death_signal(sync_fd);
     send_timings(sync_fd, timings);
     // Only stdin, stdout and stderr cross into the workload: whatever else modrt's caller left
     // open (without close-on-exec) closes at the exec.
@@ -228,7 +243,7 @@ Pipeline::Pipeline(const Config& config, PluginLoader& loader) : config_(config)
     };
     StageHandle stage = create();
     slots_.push_back(
-        Slot{sc, std::move(stage), plugin->path, stage_logger(sc.plugin), Ledger{}, false, {}});
+        Slot{sc, std::move(stage), plugin->path, stage_logger(sc.plugin), Ledger{}, false});
   }
 }
 
@@ -251,64 +266,71 @@ nlohmann::json Pipeline::state_json() const {
           {"stages", stages}};
 }
 
-void Pipeline::journal(std::vector<nlohmann::json> events) {
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    Slot& slot = slots_[i];
-    if (!slot.ledger.dirty()) continue;
-    const auto& now = slot.ledger.entries();
-    bool appended_only = now.size() >= slot.journaled.size() &&
-                         std::equal(slot.journaled.begin(), slot.journaled.end(), now.begin(),
-                                    [](const auto& a, const auto& b) {
-                                      return a.kind == b.kind && a.value == b.value;
-                                    });
-    if (appended_only) {
-      for (size_t k = slot.journaled.size(); k < now.size(); ++k)
-        events.push_back({{"stage", i}, {"record", {now[k].kind, now[k].value}}});
-    } else {
-      nlohmann::json all = nlohmann::json::array();
-      for (const auto& e : now) all.push_back({e.kind, e.value});
-      events.push_back({{"stage", i}, {"ledger", all}});
-    }
-    slot.journaled = now;
-    slot.ledger.mark_clean();
-  }
+void Pipeline::journal(const std::vector<nlohmann::json>& events) {
   if (state_) state_->append(events);
 }
 
-void Pipeline::rollback_started(Context& ctx) noexcept {
-  for (auto it = slots_.rbegin(); it != slots_.rend(); ++it) {
-    if (!it->started) continue;
-    ctx.enter_stage(it->config.plugin, *it->log, it->ledger);
+void Pipeline::journal_ledgers() {
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    slots_[i].ledger.set_observer([this, i](const Ledger::Entry& e, bool recorded) {
+      nlohmann::json event = {{"stage", i}, {recorded ? "record" : "forget", {e.kind, e.value}}};
+      if (recorded) {
+        journal({event});
+        return;
+      }
+      // A forget that does not reach the journal only makes a later gc retry an undo that is
+      // already done, which every rollback tolerates.
+      try {
+        journal({event});
+      } catch (const std::exception& err) {
+        spdlog::warn("could not update the state journal: {}", err.what());
+      }
+    });
+  }
+}
+
+std::vector<std::string> Pipeline::rollback_started(Context& ctx) noexcept {
+  std::vector<std::string> failed;
+  for (size_t i = slots_.size(); i-- > 0;) {
+    Slot& slot = slots_[i];
+    if (!slot.started) continue;
+    ctx.enter_stage(slot.config.plugin, *slot.log, slot.ledger);
     auto start = Clock::now();
+    std::string failure;
     try {
-      it->stage->rollback(ctx);
+      slot.stage->rollback(ctx);
     } catch (const std::exception& e) {
-      it->log->error("rollback failed: {}", e.what());
+      failure = e.what();
     } catch (...) {
-      it->log->error("rollback failed with an unknown exception");
+      failure = "an unknown exception";
     }
-    it->started = false;
-    timings_.push_back({it->config.plugin, "rollback", Clock::now() - start});
+    timings_.push_back({slot.config.plugin, "rollback", Clock::now() - start});
+    if (!failure.empty()) {
+      slot.log->error("rollback failed: {}", failure);
+      failed.push_back(fmt::format("stage '{}': {}", slot.config.plugin, failure));
+      continue;  // stays started: `modrt gc` tries again with what its ledger still holds
+    }
+    slot.started = false;
     try {
-      journal();
+      journal({{{"stage", i}, {"started", false}}});
     } catch (const std::exception& e) {
-      spdlog::warn("could not update the state file: {}", e.what());
+      spdlog::warn("could not update the state journal: {}", e.what());
     }
   }
+  return failed;
 }
 
 int Pipeline::run(const RunOptions& options) {
   auto run_start = Clock::now();
   SignalMask blocked(forwarded_signals());
-  StateDir state =
-      StateDir::create(options.state_root, config_.name, state_json(), [&](const fs::path& dir) {
-        spdlog::warn(
-            "found the state of a dead run of '{}'; rolling back "
-            "what it left",
-            config_.name);
-        recover_dead_run(dir, loader_);
-      });
+  StateRoot root = StateRoot::open(options.state_root, /*create=*/true);
+  ContainerName name = ContainerName::parse(config_.name, "name");
+  StateDir state = StateDir::create(root, name, state_json(), [&](StateDir& stale) {
+    spdlog::warn("found the state of a dead run of '{}'; rolling back what it left", config_.name);
+    recover_dead_run(stale, loader_);
+  });
   state_ = &state;
+  journal_ledgers();
   Context ctx(config_, state.path());
 
   Cloned workload;
@@ -355,7 +377,8 @@ int Pipeline::run(const RunOptions& options) {
     if (pty) pty->slave.reset();
     ctx.pid = workload.pid;
     ctx.pidfd = workload.pidfd.get();
-    journal({{{"workload_pid", workload.pid}}});
+    journal({{{"workload_pid", workload.pid},
+              {"workload_start_time", ProcessIdentity::start_time_of(workload.pid)}}});
     if (ctx.cgroup_fd && !workload.joined_cgroup) {
       write_file_at(ctx.cgroup_fd.get(), "cgroup.procs", std::to_string(workload.pid));
     }
@@ -363,7 +386,6 @@ int Pipeline::run(const RunOptions& options) {
 
     for (auto& slot : slots_) {
       run_hook(ctx, slot, "apply_host", timings_, [&] { slot.stage->apply_host(ctx); });
-      journal();
     }
     check_interrupted();
 
@@ -397,27 +419,40 @@ int Pipeline::run(const RunOptions& options) {
       spdlog::info("workload of '{}' was killed by {}", config_.name, sigabbrev_np(ctx.exit.code));
   } catch (const RunError&) {
     kill_and_reap(workload.pid, workload.pidfd.get());
-    rollback_started(ctx);
-    state.remove();
-    state_ = nullptr;
+    finish(ctx, state);
     throw;
   } catch (const Error& e) {
     kill_and_reap(workload.pid, workload.pidfd.get());
-    rollback_started(ctx);
-    state.remove();
-    state_ = nullptr;
+    finish(ctx, state);
     throw RunError(e.what(), e.error_code(), 125);
   } catch (const std::exception& e) {
     kill_and_reap(workload.pid, workload.pidfd.get());
-    rollback_started(ctx);
-    state.remove();
-    state_ = nullptr;
+    finish(ctx, state);
     throw RunError(e.what(), 0, 125);
   }
-  rollback_started(ctx);
-  state.remove();
-  state_ = nullptr;
+  finish(ctx, state);
   return exit_code;
+}
+
+void Pipeline::finish(Context& ctx, StateDir& state) noexcept {
+  std::vector<std::string> failed = rollback_started(ctx);
+  state_ = nullptr;
+  for (auto& slot : slots_) slot.ledger.set_observer(nullptr);
+  if (failed.empty()) {
+    try {
+      state.remove();
+      return;
+    } catch (const std::exception& e) {
+      failed.push_back(e.what());
+    }
+  }
+  // What could not be undone stays on record: the next `modrt gc` (or a run of the same name)
+  // retries it from the journal.
+  state.keep();
+  std::string what;
+  for (const auto& f : failed) what += "\n  " + f;
+  spdlog::error("'{}' could not be cleaned up completely; its state stays in {} for `modrt gc`:{}",
+                config_.name, state.path().string(), what);
 }
 
 std::string Pipeline::format_timings(const std::vector<Timing>& timings) {
@@ -428,31 +463,35 @@ std::string Pipeline::format_timings(const std::vector<Timing>& timings) {
   return out;
 }
 
-void recover_dead_run(const fs::path& dir, PluginLoader& loader) {
-  nlohmann::json state;
-  try {
-    state = StateDir::load(dir);
-  } catch (const std::exception& e) {
-    spdlog::warn("'{}' has no readable state ({}); removing it", dir.string(), e.what());
-    return;
-  }
-  // The workload of a dead modrt died with it (PDEATHSIG), but make sure before undoing anything.
-  if (int pid = state.value("workload_pid", -1); pid > 0) {
-    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    if (pidfd) ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
-  }
+void recover_dead_run(StateDir& dead, PluginLoader& loader) {
+  nlohmann::json state = dead.load();
+  // The workload of a dead modrt dies with it (PDEATHSIG), but make sure before undoing anything;
+  // only the process the journal names, never whoever holds its pid now.
+  ProcessIdentity workload{state.value("workload_pid", -1),
+                           state.value("workload_start_time", 0ull)};
+  if (workload.kill()) spdlog::info("killed the dead run's workload (pid {})", workload.pid);
+
+  std::vector<std::string> failed;
   Config config;
   try {
     config = parse_config(state.value("config_text", ""), state.value("config_file", ""),
                           state.value("config_dir", "/"));
   } catch (const std::exception& e) {
-    spdlog::error("cannot re-read the config of '{}' from its state: {}", dir.string(), e.what());
-    return;
+    throw Error(
+        fmt::format("cannot re-read the config of '{}' from its state: {}", dead.name(), e.what()));
   }
-  config.name = state.value("name", dir.filename().string());
+  config.name = dead.name();
   config.recovering = true;
-  std::vector<std::tuple<std::string, StageHandle, Ledger>> stages;
-  for (const auto& entry : state.value("stages", nlohmann::json::array())) {
+  struct Dead {
+    size_t index;
+    std::string plugin;
+    StageHandle stage;
+    Ledger ledger;
+  };
+  std::vector<Dead> stages;
+  const auto& saved = state.value("stages", nlohmann::json::array());
+  for (size_t i = 0; i < saved.size(); ++i) {
+    const auto& entry = saved[i];
     if (!entry.value("started", false)) continue;
     std::string plugin_name = entry.value("plugin", "");
     try {
@@ -463,21 +502,31 @@ void recover_dead_run(const fs::path& dir, PluginLoader& loader) {
       Ledger ledger;
       for (const auto& item : entry.value("ledger", nlohmann::json::array()))
         ledger.record(item.at(0).get<std::string>(), item.at(1).get<std::string>());
-      stages.emplace_back(plugin_name, std::move(stage), std::move(ledger));
+      stages.push_back({i, plugin_name, std::move(stage), std::move(ledger)});
     } catch (const std::exception& e) {
-      spdlog::error("cannot roll back stage '{}' of '{}': {}", plugin_name, config.name, e.what());
+      failed.push_back(
+          fmt::format("stage '{}': cannot recreate it to roll back: {}", plugin_name, e.what()));
     }
   }
-  Context ctx(config, dir);
+  Context ctx(config, dead.path());
   for (auto it = stages.rbegin(); it != stages.rend(); ++it) {
-    auto& [name, stage, ledger] = *it;
-    auto log = stage_logger(name);
-    ctx.enter_stage(name, *log, ledger);
+    auto log = stage_logger(it->plugin);
+    size_t index = it->index;
+    it->ledger.set_observer([&dead, index](const Ledger::Entry& e, bool recorded) {
+      dead.append({{{"stage", index}, {recorded ? "record" : "forget", {e.kind, e.value}}}});
+    });
+    ctx.enter_stage(it->plugin, *log, it->ledger);
     try {
-      stage->rollback(ctx);
+      it->stage->rollback(ctx);
+      dead.append({{{"stage", index}, {"started", false}}});
     } catch (const std::exception& e) {
-      log->error("rollback failed: {}", e.what());
+      failed.push_back(fmt::format("stage '{}': {}", it->plugin, e.what()));
     }
+  }
+  if (!failed.empty()) {
+    std::string what;
+    for (const auto& f : failed) what += "\n  " + f;
+    throw Error(fmt::format("could not roll back everything '{}' left:{}", dead.name(), what));
   }
 }
 

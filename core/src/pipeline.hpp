@@ -59,9 +59,15 @@ class Pipeline {
 
  private:
   nlohmann::json state_json() const;
-  // Appends `events` and every ledger change since the last call to the state journal.
-  void journal(std::vector<nlohmann::json> events = {});
-  void rollback_started(Context& ctx) noexcept;
+  // Appends events to the run's state journal (nothing before the state dir exists).
+  void journal(const std::vector<nlohmann::json>& events);
+  // Makes every record and forget of each stage's ledger reach the journal as it happens.
+  void journal_ledgers();
+  // Rolls back the started stages in reverse; returns the failures, one line per stage.
+  std::vector<std::string> rollback_started(Context& ctx) noexcept;
+  // After the run, whatever happened: rolls back, then removes the state dir, or keeps it (and
+  // says so) when something could not be undone.
+  void finish(Context& ctx, StateDir& state) noexcept;
 
   const Config& config_;
   PluginLoader& loader_;
@@ -70,7 +76,9 @@ class Pipeline {
   StateDir* state_ = nullptr;
 };
 
-// `modrt delete`/`gc`: rolls back what the state dir of a dead run recorded, then removes it.
-void recover_dead_run(const std::filesystem::path& dir, PluginLoader& loader);
+// `modrt delete`/`gc` and a rerun of a dead run's name: kills what is left of the dead run's
+// workload (identity-checked) and rolls back every stage its journal lists as started, journaling
+// each stage that rolled back. Throws Error naming each stage that could not: its state stays.
+void recover_dead_run(StateDir& dead, PluginLoader& loader);
 
 }  // namespace modrt

@@ -11,7 +11,12 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "modrt/error.hpp"
 
@@ -139,6 +144,41 @@ ExitStatus supervise(pid_t pid, int pidfd, int signal_fd, const Pty* pty) {
   return *ended;
 }
 
+namespace {
+
+// PID 1 is a fork of modrt: its /proc/1/cmdline and /proc/1/environ would show every process of
+// the container modrt's host command line (host paths, `-e SECRET=...`) and environment. Both live
+// in this process's own copy of the stack; overwriting them there changes what /proc shows.
+void hide_host_command_line() {
+  std::string stat;
+  try {
+    stat = read_file("/proc/self/stat");
+  } catch (const Error&) {
+    return;
+  }
+  // Fields 48-51 (after the command name, which may hold spaces): arg_start arg_end env_start
+  // env_end.
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return;
+  std::istringstream fields(stat.substr(close + 2));
+  std::vector<unsigned long> values;
+  std::string field;
+  for (int i = 3; fields >> field && i <= 51; ++i)
+    if (i >= 48) values.push_back(std::strtoul(field.c_str(), nullptr, 10));
+  if (values.size() != 4) return;
+  for (size_t range = 0; range < 4; range += 2) {
+    auto* begin = reinterpret_cast<char*>(values[range]);
+    auto* end = reinterpret_cast<char*>(values[range + 1]);
+    if (begin && end > begin) std::memset(begin, 0, static_cast<size_t>(end - begin));
+  }
+  auto* args = reinterpret_cast<char*>(values[0]);
+  constexpr std::string_view kName = "modrt-init";
+  if (args && values[1] - values[0] > kName.size()) std::memcpy(args, kName.data(), kName.size());
+  ::prctl(PR_SET_NAME, kName.data());
+}
+
+}  // namespace
+
 void become_init() {
   sigset_t all;
   sigfillset(&all);
@@ -147,9 +187,16 @@ void become_init() {
   // Outside a new pid namespace, orphans would go to the host's init; as a subreaper they come
   // here.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  // Before the fork: the workload starts at once and could read PID 1's memory before it changed.
+  hide_host_command_line();
+  pid_t init = ::getpid();
   pid_t child = ::fork();
   if (child < 0) throw_errno("fork the workload under init");
   if (child == 0) {
+    // A fork does not inherit the parent-death signal: without it, an init killed from outside a
+    // pid namespace of its own would leave the workload running.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != init) ::_exit(125);
     ::sigprocmask(SIG_SETMASK, &previous, nullptr);
     return;
   }

@@ -91,10 +91,24 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST_F(PipelineTest, ThrowingRollbackDoesNotStopTheOthers) {
-  Result r = modrt.run({"run", "-c", config({3, "apply_host"}, "throw_in_rollback: true")});
+  std::string blocker = dir.write("blocker", "");
+  Result r =
+      modrt.run({"run", "-c", config({3, "apply_host"}, "rollback_fails_while: " + blocker)});
   EXPECT_EQ(r.exit_code, 125);
   EXPECT_EQ(calls(), expected_calls({3, "apply_host"}));
-  EXPECT_THAT(r.err, HasSubstr("rollback failed: rollback of fault2 failed on purpose"));
+  EXPECT_THAT(r.err, HasSubstr("rollback failed: fault2 cannot undo its token while"));
+  // What could not be undone stays on record, and only that stage is retried.
+  EXPECT_THAT(r.err, HasSubstr("could not be cleaned up completely; its state stays in"));
+  Result gc = modrt.run({"gc"});
+  EXPECT_EQ(gc.exit_code, 125) << gc.out;
+  EXPECT_THAT(gc.err, HasSubstr("stage 'fault2': fault2 cannot undo its token while"));
+  std::filesystem::remove(blocker);
+  size_t before = calls().size();
+  gc = modrt.run({"gc"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  std::vector<std::string> all = calls();
+  std::vector<std::string> retried(all.begin() + static_cast<long>(before), all.end());
+  EXPECT_EQ(retried, (std::vector<std::string>{"fault2 rollback"}));
 }
 
 TEST_F(PipelineTest, ErrnoOfAFailureInsideTheWorkloadReachesTheUser) {

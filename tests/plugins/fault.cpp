@@ -13,11 +13,13 @@ using namespace modrt;
 
 class FaultStage : public Stage {
  public:
-  FaultStage(std::string log, std::string fail_at, int error_code, bool throw_in_rollback)
+  FaultStage(std::string log, std::string fail_at, int error_code, bool throw_in_rollback,
+             std::string rollback_fails_while)
       : log_(std::move(log)),
         fail_at_(std::move(fail_at)),
         error_code_(error_code),
-        throw_in_rollback_(throw_in_rollback) {}
+        throw_in_rollback_(throw_in_rollback),
+        rollback_fails_while_(std::move(rollback_fails_while)) {}
 
   void prepare(Context& ctx) override {
     note("prepare");
@@ -38,6 +40,10 @@ class FaultStage : public Stage {
   void rollback(Context& ctx) override {
     // Called from `modrt delete/gc` too, with only the ledger: the token tells that prepare ran.
     note(ctx.ledger().has("token") ? "rollback" : "rollback (empty ledger)");
+    // A resource that cannot be undone yet: the token stays in the ledger, for a later gc.
+    if (!rollback_fails_while_.empty() && ::access(rollback_fails_while_.c_str(), F_OK) == 0)
+      throw Error(fmt::format("{} cannot undo its token while {} exists", FAULT_NAME,
+                              rollback_fails_while_));
     ctx.ledger().forget("token", FAULT_NAME);
     if (throw_in_rollback_) throw Error("rollback of " FAULT_NAME " failed on purpose");
   }
@@ -63,10 +69,12 @@ class FaultStage : public Stage {
   std::string fail_at_;
   int error_code_;
   bool throw_in_rollback_;
+  std::string rollback_fails_while_;
 };
 
 std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {
-  with.expect_keys({"log", "fail_at", "errno", "throw_in_rollback", "require"});
+  with.expect_keys(
+      {"log", "fail_at", "errno", "throw_in_rollback", "rollback_fails_while", "require"});
   std::string fail_at = with.string_or("fail_at", "none");
   if (fail_at != "none" && fail_at != "prepare" && fail_at != "apply_host" &&
       fail_at != "apply_workload")
@@ -76,8 +84,10 @@ std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {
   if (auto required = with.find("require")) with.require(required->as_string());
   std::string log = with.string_or("log", "");
   if (!log.empty()) log = config.resolve(log).string();
+  std::string blocker = with.string_or("rollback_fails_while", "");
+  if (!blocker.empty()) blocker = config.resolve(blocker).string();
   return std::make_unique<FaultStage>(log, fail_at, static_cast<int>(with.int_or("errno", 0)),
-                                      with.bool_or("throw_in_rollback", false));
+                                      with.bool_or("throw_in_rollback", false), blocker);
 }
 
 const OptionDoc kOptions[] = {
@@ -85,6 +95,7 @@ const OptionDoc kOptions[] = {
     {"fail_at", "none | prepare | apply_host | apply_workload"},
     {"errno", "errno carried by the failure"},
     {"throw_in_rollback", "rollback throws after logging"},
+    {"rollback_fails_while", "rollback keeps its token and throws while this file exists"},
     {"require", "name of a key that must then be present"},
     {nullptr, nullptr},
 };

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +14,8 @@
 #include <map>
 #include <sstream>
 #include <thread>
+
+#include "modrt/fd.hpp"
 
 namespace modrt::test {
 
@@ -159,6 +163,25 @@ std::string busybox_rootfs() {
 }
 std::string source_dir() {
   return MODRT_TEST_SOURCE_DIR;
+}
+
+uint64_t netns_cookie_of(const std::string& netns) {
+  uint64_t cookie = 0;
+  std::string error;
+  // A thread of its own joins the namespace, so this one stays where it is.
+  std::thread([&] {
+    UniqueFd ns(::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns || ::setns(ns.get(), CLONE_NEWNET) < 0) {
+      error = std::string("join netns: ") + std::strerror(errno);
+      return;
+    }
+    UniqueFd sock(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    socklen_t len = sizeof cookie;
+    if (!sock || ::getsockopt(sock.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+      error = std::string("SO_NETNS_COOKIE: ") + std::strerror(errno);
+  }).join();
+  EXPECT_EQ(error, "") << netns;
+  return cookie;
 }
 
 std::string unique_name(const std::string& stem) {

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -55,6 +56,10 @@ std::string plugin_dir();       // build/lib/modrt: the real plugins
 std::string test_plugin_dir();  // build/lib/modrt-test: fault & co.
 std::string busybox_rootfs();   // build/rootfs: made by scripts/make-rootfs.sh
 std::string source_dir();
+
+// SO_NETNS_COOKIE of the network namespace /run/netns/<name>: unique, never reused (the net
+// plugin keys its host-wide state by it). Fails the test when it cannot be read.
+uint64_t netns_cookie_of(const std::string& netns);
 
 // A unique prefix for this test process: names of containers, links, cgroups made by a test.
 std::string unique_name(const std::string& stem);

@@ -10,7 +10,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-Config parse(const std::string& text) { return parse_config(text, "web.yaml", "/etc/modrt"); }
+Config parse(const std::string& text) {
+  return parse_config(text, "web.yaml", "/etc/modrt");
+}
 
 std::string error_of(const std::string& text) {
   try {
@@ -102,8 +104,7 @@ TEST(Config, DuplicateKeyRefused) {
 }
 
 TEST(Config, InvalidYamlHasPosition) {
-  EXPECT_THAT(error_of("name: web\nprocess: {args: [sh]\nstages: []\n"),
-              HasSubstr("web.yaml:3:"));
+  EXPECT_THAT(error_of("name: web\nprocess: {args: [sh]\nstages: []\n"), HasSubstr("web.yaml:3:"));
   EXPECT_THAT(error_of("name: web\nprocess: {args: [sh]\nstages: []\n"), HasSubstr("invalid YAML"));
 }
 
@@ -117,6 +118,24 @@ TEST(Config, BadValuesRefused) {
   EXPECT_THAT(error_of("name: web\nprocess: {args: [sh], cwd: rel}\nstages: []\n"),
               HasSubstr("process.cwd: must be an absolute path"));
   EXPECT_THAT(error_of(""), HasSubstr("the config is empty"));
+}
+
+TEST(Config, NoStagesIsNoIsolationAndRefused) {
+  EXPECT_THAT(error_of("name: web\nprocess: {args: [sh]}\nstages: []\n"),
+              HasSubstr("web.yaml:3:9: stages: is empty: the workload would run on the host"));
+}
+
+TEST(Config, ANulByteIsRefusedNotCut) {
+  // YAML's "\0" escape: the kernel would see only what comes before it.
+  EXPECT_THAT(error_of("name: web\nprocess: {args: [sh], env: [\"A=1\\0B=2\"]}\nstages: []\n"),
+              HasSubstr("process.env[0]: holds a NUL byte"));
+  EXPECT_THAT(error_of("name: web\nprocess: {args: [\"sh\\0x\"]}\nstages: []\n"),
+              HasSubstr("process.args[0]: holds a NUL byte"));
+  Config c = parse(
+      "name: web\nprocess: {args: [sh]}\nstages:\n  - plugin: fs\n    with: {mounts: "
+      "[{destination: \"/tmp\\0/../etc\"}]}\n");
+  auto mounts = c.stages[0].with.require("mounts").items();
+  EXPECT_THROW(mounts[0].require("destination").as_string(), ConfigError);
 }
 
 TEST(Config, MissingFileIsAConfigError) {

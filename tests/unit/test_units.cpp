@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "modrt/context.hpp"
+#include "modrt/error.hpp"
 #include "modrt/units.hpp"
 
 namespace modrt {
@@ -44,20 +45,28 @@ TEST(Units, Cpus) {
   EXPECT_FALSE(parse_cpus("50%%"));
 }
 
-TEST(Ledger, RecordForgetAndDirty) {
+TEST(Ledger, RecordAndForgetReachTheObserverFirst) {
   Ledger ledger;
-  EXPECT_FALSE(ledger.dirty());
+  std::vector<std::string> seen;
+  ledger.set_observer([&](const Ledger::Entry& e, bool recorded) {
+    seen.push_back((recorded ? "+" : "-") + e.kind + " " + e.value);
+  });
   ledger.record("dir", "/a");
   ledger.record("dir", "/b");
   ledger.record("link", "veth0");
-  EXPECT_TRUE(ledger.dirty());
-  ledger.mark_clean();
   EXPECT_EQ(ledger.values("dir"), (std::vector<std::string>{"/a", "/b"}));
   EXPECT_TRUE(ledger.forget("dir", "/a"));
   EXPECT_FALSE(ledger.forget("dir", "/a"));
-  EXPECT_TRUE(ledger.dirty());
   EXPECT_TRUE(ledger.has("link"));
   EXPECT_FALSE(ledger.has("mount"));
+  EXPECT_EQ(seen, (std::vector<std::string>{"+dir /a", "+dir /b", "+link veth0", "-dir /a"}));
+}
+
+TEST(Ledger, ARecordThatCannotBeJournaledIsNotKept) {
+  Ledger ledger;
+  ledger.set_observer([](const Ledger::Entry&, bool) { throw Error("journal: No space left"); });
+  EXPECT_THROW(ledger.record("dir", "/a"), Error);
+  EXPECT_TRUE(ledger.empty());
 }
 
 TEST(IdMaps, MapToHost) {

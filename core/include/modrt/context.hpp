@@ -41,9 +41,11 @@ struct ContainerFile {
   unsigned mode = 0644;
 };
 
-// What a stage acquired, in the order it acquired it, as (kind, value) pairs. It is persisted in
-// the run's state.json after every phase, so `modrt delete` / `modrt gc` can hand it back to the
-// same stage's rollback after a crash. A rollback should work from the ledger alone.
+// What a stage acquired, in the order it acquired it, as (kind, value) pairs. Every record and
+// forget reaches the run's state journal as it happens, so record an entry *before* the step that
+// acquires it: a modrt killed in between leaves an entry whose undo finds nothing, never a resource
+// nobody knows of. `modrt delete` / `modrt gc` hand a dead run's ledger to the same stage's
+// rollback, which must work from the ledger alone.
 class Ledger {
  public:
   struct Entry {
@@ -57,13 +59,16 @@ class Ledger {
   bool has(std::string_view kind) const;
   const std::vector<Entry>& entries() const { return entries_; }
   bool empty() const { return entries_.empty(); }
-  // True when changed since the last mark_clean(); the core persists dirty ledgers.
-  bool dirty() const { return dirty_; }
-  void mark_clean() { dirty_ = false; }
+
+  // Core only: told of each record (true) and forget (false) before it returns. A record whose
+  // observer throws is not kept, and the throw reaches the stage: it must not acquire what it
+  // could not make durable.
+  using Observer = std::function<void(const Entry&, bool recorded)>;
+  void set_observer(Observer observer) { observer_ = std::move(observer); }
 
  private:
   std::vector<Entry> entries_;
-  bool dirty_ = false;
+  Observer observer_;
 };
 
 // How the workload ended, filled by the supervisor; stages may refine it in on_exit.

@@ -1,0 +1,115 @@
+// The crash matrix: a full web.yaml-shaped run (ns, fs with overlay, cgroup, a bridge with a
+// published port, seccomp) is SIGKILLed right after each journal event in turn, N = 1, 2, ... until
+// a run gets to its end without being killed. After every kill, `modrt gc` must exit 0 and leave
+// nothing: no link, address, nft rule, IPAM state, cgroup, mount or state dir. The test's own
+// network namespace plays the host, so the bridge and the nft table never reach this machine's.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "modrt_test.hpp"
+
+namespace modrt::test {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class CrashMatrix : public HostLeakTest {
+ protected:
+  static void SetUpTestSuite() {
+    // The first `ip netns add` on a machine mounts /run/netns for good: not a leak of ours.
+    std::string probe = unique_name("mrp");
+    run({"ip", "netns", "add", probe});
+    run({"ip", "netns", "del", probe});
+  }
+  void SetUp() override {
+    HostLeakTest::SetUp();
+    host_ns_ = unique_name("mrc");
+    ASSERT_EQ(run({"ip", "netns", "add", host_ns_}).exit_code, 0);
+    net_dir_ = fs::path("/run/modrt-net") / std::to_string(netns_cookie_of(host_ns_));
+  }
+  void TearDown() override {
+    run({"ip", "netns", "del", host_ns_});
+    HostLeakTest::TearDown();
+  }
+
+  std::vector<std::string> in_host(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv{"ip", "netns", "exec", host_ns_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
+  // Everything of modrt's that a run can leave in the test's "host"; empty when clean.
+  std::vector<std::string> leftovers(const HostSnapshot& before) const {
+    std::vector<std::string> out = diff(before, HostSnapshot::take());
+    std::istringstream links(run(in_host({"ip", "-o", "link"})).out);
+    for (std::string line; std::getline(links, line);)
+      if (line.find(": lo:") == std::string::npos) out.push_back("link: " + line);
+    std::string addresses = run(in_host({"ip", "-4", "-o", "addr"})).out;
+    if (addresses.find("inet 10.") != std::string::npos) out.push_back("address: " + addresses);
+    std::string rules = run(in_host({"nft", "list", "ruleset"})).out;
+    if (!rules.empty()) out.push_back("nft: " + rules);
+    if (fs::exists(net_dir_)) out.push_back("net state: " + net_dir_.string());
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(modrt.state_root(), ec))
+      if (e.path().filename().string().front() != '.')
+        out.push_back("state dir: " + e.path().string());
+    return out;
+  }
+
+  std::string host_ns_;
+  fs::path net_dir_;
+};
+
+TEST_F(CrashMatrix, GcCleansUpAfterAKillAtEveryJournalEvent) {
+  std::string name = unique_name("crash");
+  std::string bridge = unique_name("mrb");
+  std::string cfg = dir.write(
+      "web.yaml",
+      "name: " + name +
+          "\nhostname: web\nprocess:\n  args: [/bin/true]\nstages:\n"
+          "  - plugin: ns\n    with: {namespaces: [user, pid, mount, uts, ipc, net, cgroup],"
+          " uid_map: [{container: 0, host: 100000, size: 65536}],"
+          " gid_map: [{container: 0, host: 100000, size: 65536}], init: true}\n"
+          "  - plugin: fs\n    with: {rootfs: " +
+          busybox_rootfs() +
+          ", overlay: {}, mounts: [{type: tmpfs, destination: /tmp, size: 16M}]}\n"
+          "  - plugin: cgroup\n    with: {memory.max: 64M, pids.max: 64, cpu.max: \"50%\"}\n"
+          "  - plugin: net\n    with: {mode: bridge, bridge: " +
+          bridge +
+          ", subnet: 10.124.0.0/24, ports: [\"18080:80/tcp\"]}\n"
+          "  - plugin: seccomp\n    with: {profile: default}\n");
+  HostSnapshot before = HostSnapshot::take();
+  int kills = 0;
+  bool completed = false;
+  for (int n = 1; n <= 200 && !completed; ++n) {
+    std::vector<std::string> argv{"env", "MODRT_TEST_KILL_AT_EVENT=" + std::to_string(n)};
+    for (const auto& a : in_host(modrt.argv({"run", "-c", cfg}))) argv.push_back(a);
+    Result r = run(argv, 120s);
+    if (r.exit_code == 0) {
+      completed = true;
+    } else {
+      ASSERT_EQ(r.exit_code, 128 + SIGKILL) << "event " << n << ": " << r.err;
+      ++kills;
+    }
+    Result gc = run(in_host(modrt.argv({"gc"})), 120s);
+    EXPECT_EQ(gc.exit_code, 0) << "event " << n << ": " << gc.out << gc.err;
+    // A veth goes with the workload's netns, which the kernel tears down asynchronously.
+    std::vector<std::string> left;
+    wait_until([&] { return (left = leftovers(before)).empty(); }, 5s);
+    EXPECT_TRUE(left.empty()) << "after a kill at event " << n << ":\n"
+                              << ::testing::PrintToString(left);
+    if (!left.empty()) break;
+  }
+  EXPECT_TRUE(completed) << "the run never reached its end";
+  EXPECT_GE(kills, 20) << "a full run journals more events than that";
+  RecordProperty("kill_points", kills);
+  std::cout << "crash matrix: " << kills << " kill points, each collected by gc\n";
+}
+
+}  // namespace
+}  // namespace modrt::test
