@@ -24,7 +24,8 @@ inline constexpr const char* kLedgerParent = "parent";
 inline constexpr const char* kLedgerShared = "shared";
 
 // "<name>-<12 random hex digits>": the leaf's name for one run. No other run, of this state root or
-// another, picks the same name, so a leaf that exists at rollback is certainly this run's own.
+// another, picks the same name (48 random bits from getrandom), so a leaf that exists at rollback
+// is this run's own.
 std::string unique_leaf_name(const std::string& container_name);
 
 std::string ledger_value(Version v, const std::filesystem::path& path);
