@@ -37,8 +37,9 @@ class CrashMatrix : public HostLeakTest {
     HostLeakTest::TearDown();
   }
 
+  // nsenter, not `ip netns exec`: that one mounts a fresh /sys without the cgroup hierarchies.
   std::vector<std::string> in_host(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv{"ip", "netns", "exec", host_ns_};
+    std::vector<std::string> argv{"nsenter", "--net=/run/netns/" + host_ns_};
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
   }

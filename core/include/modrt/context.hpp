@@ -87,10 +87,13 @@ class Context {
 
   const Config& config() const { return *config_; }
   const std::string& name() const { return config_->name; }
-  // /run/modrt/<name>: exists for the whole run and is removed after the last rollback.
+  // /run/modrt/<name>: exists for the whole run and is removed after the last rollback (kept for
+  // `modrt gc` when a rollback could not undo everything).
   const std::filesystem::path& state_dir() const { return state_dir_; }
   // The folder holding every run's state dir (/run/modrt unless --root says otherwise). Data a
-  // plugin shares across runs lives in state_root()/".<plugin>" (names never start with a dot).
+  // plugin shares across the runs of one root may live in state_root()/".<plugin>" (names never
+  // start with a dot); data about host objects every root can use (a bridge, an nft table) must be
+  // shared host-wide instead, as the net plugin does per network namespace.
   std::filesystem::path state_root() const { return state_dir_.parent_path(); }
 
   // The process the executor will start; stages may add env or change the cwd.

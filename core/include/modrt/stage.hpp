@@ -8,10 +8,12 @@
 //   on_exit(ctx)          every stage, config order, on the host, after the workload ended
 //   rollback(ctx)         reverse order, on the host: on any failure, and as teardown after exit
 //
-// rollback runs for every stage whose prepare was entered (even if prepare threw), exactly once per
-// run, and also from `modrt delete/gc` on a fresh Stage with only the ledger of a dead run: it must
-// work from ctx.ledger(), be idempotent, and log what it could not undo. It should not throw; if it
-// does, the core logs the error and still rolls back the stages before it.
+// rollback runs for every stage whose prepare was entered (even if prepare threw), and also from
+// `modrt delete/gc` on a fresh Stage with only the ledger of a dead run: it must work from
+// ctx.ledger() alone and be idempotent. It tries every entry, forgets each one it undid (or found
+// gone), and throws an Error naming the entries it could not undo, which stay in the ledger. The
+// core still rolls back the stages before it, keeps the run's state dir, and `modrt gc` calls
+// rollback again later with what is left.
 #pragma once
 
 #include "modrt/context.hpp"
@@ -23,8 +25,9 @@ class Stage {
   virtual ~Stage() = default;
 
   // Host, before the workload exists. Acquire host resources, record each in ctx.ledger() before
-  // (or right after) acquiring it, and set the Context fields the spawn needs (clone_flags, maps,
-  // cgroup_fd). Throwing here stops the run; rollback follows.
+  // acquiring it (the record is journaled at once, so a crash in between leaves an entry whose undo
+  // finds nothing rather than a resource nobody knows of), and set the Context fields the spawn
+  // needs (clone_flags, maps, cgroup_fd). Throwing here stops the run; rollback follows.
   virtual void prepare(Context&) {}
 
   // Host, after the workload was cloned and before it runs anything of its own: ctx.pid is stopped
@@ -42,8 +45,8 @@ class Stage {
   // throw for failure to explain.
   virtual void on_exit(Context&) noexcept {}
 
-  // Host: undo everything this stage did, reverse order of acquisition, from the ledger.
-  // (Not noexcept, so that a faulty plugin's throw is contained by the core, not std::terminate.)
+  // Host: undo everything this stage did, reverse order of acquisition, from the ledger; throw
+  // naming what could not be undone (see the top of this file). Not noexcept, for that.
   virtual void rollback(Context&) {}
 
   // `modrt stats NAME`: (key, value) lines about a running container, from the ledger. Host side.
