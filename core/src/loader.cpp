@@ -1,6 +1,10 @@
 #include "loader.hpp"
 
+#include <cxxabi.h>
+#include <dlfcn.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library_load_mode.hpp>
@@ -29,6 +33,54 @@ std::string joined(const std::vector<fs::path>& dirs) {
   return out.empty() ? "(no directories)" : out;
 }
 
+// The folder libmodrt was loaded from (this code is in it), or empty if the dynamic loader cannot
+// say. The plugins are installed beside it, in <libdir>/modrt, and built beside it, in
+// build/lib/modrt: finding them from here rather than from a path compiled in keeps an install tree
+// working wherever it is unpacked (cmake --install --prefix, DESTDIR, a moved tree), and always
+// pairs the plugins with the libmodrt they were built with.
+fs::path libmodrt_dir() {
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<const void*>(&plugin_search_path), &info) == 0 ||
+      info.dli_fname == nullptr || info.dli_fname[0] == '\0')
+    return {};
+  fs::path dir = fs::path(info.dli_fname).parent_path();
+  std::error_code ec;
+  fs::path real = fs::canonical(dir, ec);  // bin/../lib as the RUNPATH found it → lib
+  return ec ? dir : real;
+}
+
+std::string demangled(const std::string& symbol) {
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> name(
+      abi::__cxa_demangle(symbol.c_str(), nullptr, nullptr, &status), &std::free);
+  return status == 0 && name ? name.get() : symbol;
+}
+
+// dlopen's reason, in the words of someone who has to fix the plugin. An undefined symbol is the
+// case RTLD_NOW exists for: the plugin was built against a libmodrt (or another library) that has a
+// function this one lacks.
+std::string load_failure(const fs::path& path, const std::string& why) {
+  constexpr std::string_view kUndefined = "undefined symbol: ";
+  if (size_t at = why.find(kUndefined); at != std::string::npos) {
+    std::string symbol = why.substr(at + kUndefined.size());
+    if (size_t comma = symbol.find(','); comma != std::string::npos) symbol.resize(comma);
+    std::string readable = demangled(symbol);
+    std::string named = readable == symbol ? fmt::format("'{}'", symbol)
+                                           : fmt::format("'{}' ({})", readable, symbol);
+    // dlerror names the object that needs the symbol: the plugin or one of its own libraries.
+    std::string needer = why.substr(0, why.find(": "));
+    std::string by = needer == path.string() ? "" : fmt::format(" (needed by {})", needer);
+    return fmt::format(
+        "plugin file '{}' cannot be loaded: undefined symbol {}{}: neither this modrt's libmodrt "
+        "nor the plugin's libraries define it (was it built against another modrt?); rebuild the "
+        "plugin against this modrt",
+        path.string(), named, by);
+  }
+  return fmt::format(
+      "plugin file '{}' cannot be loaded (not a shared object built for this system?): {}",
+      path.string(), why);
+}
+
 }  // namespace
 
 std::vector<fs::path> plugin_search_path(const std::string& cli_paths,
@@ -37,13 +89,9 @@ std::vector<fs::path> plugin_search_path(const std::string& cli_paths,
   split_into(cli_paths, out);
   for (const auto& p : config_paths) split_into(p, out);
   if (const char* env = ::getenv("MODRT_PLUGIN_PATH")) split_into(env, out);
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    fs::path beside = exe.parent_path().parent_path() / "lib" / "modrt";
-    if (fs::is_directory(beside, ec)) out.push_back(beside);
-  }
-  out.emplace_back(MODRT_PLUGIN_INSTALL_DIR);
+  // The plugins of this libmodrt: <libdir>/modrt, the same relation in the build tree and in an
+  // install tree (MODRT_PLUGIN_OUTPUT_DIR and MODRT_PLUGIN_INSTALL_DIR in the top CMakeLists.txt).
+  if (fs::path lib = libmodrt_dir(); !lib.empty()) out.push_back(lib / "modrt");
   // A directory named twice is searched once, at its first place.
   std::vector<fs::path> unique;
   for (auto& p : out)
@@ -54,18 +102,21 @@ std::vector<fs::path> plugin_search_path(const std::string& cli_paths,
 LoadedPlugin PluginLoader::load_file(const fs::path& path) {
   LoadedPlugin plugin;
   plugin.path = path;
-  try {
-    // RTLD_LOCAL keeps one plugin's symbols from resolving another's. Lazy binding, because eager
-    // binding of five plugins doubled the loader's share of modrt's start-up (callgrind: 4.2 M vs
-    // 2.3 M instructions); plugins are built against the headers that define every symbol they
-    // call.
-    plugin.library = std::make_shared<boost::dll::shared_library>(
-        path, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
-  } catch (const std::exception& e) {
-    throw Error(
-        fmt::format("plugin file '{}' cannot be loaded (not a shared object built for this "
-                    "system?): {}",
-                    path.string(), e.what()));
+  // RTLD_NOW: every symbol the plugin calls is resolved here, so a plugin built against a libmodrt
+  // with a function this one lacks is refused by `validate`, naming the symbol. Lazy binding let it
+  // pass and die at its first call, typically in the workload's child ("symbol lookup error", exit
+  // 127, as if the workload had failed). The cost, for the five plugins of configs/web.yaml: 1.2 M
+  // more instructions per run (callgrind of `modrt validate`: 8.5 M → 9.7 M), about 0.3 ms, the
+  // same page faults (docs/PLUGINS.md). RTLD_LOCAL keeps one plugin's symbols from resolving
+  // another's.
+  plugin.library = std::make_shared<boost::dll::shared_library>();
+  std::error_code ec;
+  plugin.library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
+                       ec);
+  if (ec) {
+    // Boost.DLL leaves dlopen's reason pending when it reports through an error_code.
+    const char* why = ::dlerror();
+    throw Error(load_failure(path, why != nullptr ? why : ec.message()));
   }
   if (!plugin.library->has(MODRT_PLUGIN_SYMBOL))
     throw Error(

@@ -1,5 +1,6 @@
-// Finds plugins on the search path and loads them with Boost.DLL, refusing any whose API version
-// differs from the core's before calling anything else in it.
+// Finds plugins on the search path and loads them with Boost.DLL (RTLD_NOW: a symbol the plugin
+// needs and nothing defines refuses it at load), refusing any whose API version differs from the
+// core's before calling anything else in it.
 #pragma once
 
 #include <filesystem>
@@ -60,8 +61,9 @@ class PluginLoader {
   std::map<std::string, LoadedPlugin> loaded_;  // by declared name
 };
 
-// --plugin-path, then the config's plugin_path, then $MODRT_PLUGIN_PATH, then the build tree's
-// lib/modrt beside the executable, then the install dir. Colon-separated lists are split.
+// --plugin-path, then the config's plugin_path, then $MODRT_PLUGIN_PATH, then the modrt folder
+// beside the libmodrt in use (<libdir>/modrt: build/lib/modrt in the build tree, <prefix>/lib/modrt
+// when installed, wherever the tree is). Colon-separated lists are split.
 std::vector<std::filesystem::path> plugin_search_path(const std::string& cli_paths,
                                                       const std::vector<std::string>& config_paths);
 

@@ -9,6 +9,7 @@ namespace modrt {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string load_error(const std::vector<std::filesystem::path>& path, const std::string& name) {
   PluginLoader loader(path);
@@ -44,6 +45,22 @@ TEST(Loader, ApiVersionMismatchSaysBothVersions) {
                                     kPluginApiVersion + 41, kPluginApiVersion)));
 }
 
+// RTLD_NOW: refused at load, by `validate` already, with the symbol named; lazily bound it loaded
+// and failed at its first call, inside the workload.
+TEST(Loader, UnresolvedSymbolIsRefusedAtLoadAndNamed) {
+  std::string error = load_error({kBad}, "unresolved");
+  EXPECT_THAT(error, HasSubstr((kBad / "modrt_unresolved.so").string() +
+                               "' cannot be loaded: undefined symbol "
+                               "'modrt_symbol_that_does_not_exist': neither"));
+  EXPECT_THAT(error, Not(HasSubstr("needed by")));  // the plugin itself needs it
+}
+
+TEST(Loader, UnresolvedCxxSymbolIsNamedDemangled) {
+  EXPECT_THAT(load_error({kBad}, "unresolvedcxx"),
+              HasSubstr("undefined symbol 'modrt::function_of_a_newer_core(int)' "
+                        "(_ZN5modrt24function_of_a_newer_coreEi)"));
+}
+
 TEST(Loader, DeclaredNameMustMatchTheFile) {
   EXPECT_THAT(load_error({kBad}, "wrongname"),
               HasSubstr("declares the name 'fault1', expected 'wrongname'"));
@@ -68,6 +85,7 @@ TEST(Loader, DiscoverReportsTwoPluginsWithOneName) {
   EXPECT_THAT(all, HasSubstr("badversion"));
   EXPECT_THAT(all, HasSubstr("nosymbol"));
   EXPECT_THAT(all, HasSubstr("notelf"));
+  EXPECT_THAT(all, HasSubstr("modrt_unresolved.so' cannot be loaded: undefined symbol"));
 }
 
 TEST(Loader, SearchPathOrder) {
@@ -80,7 +98,8 @@ TEST(Loader, SearchPathOrder) {
   EXPECT_EQ(path[2], "/cfg");
   EXPECT_EQ(path[3], "/env/a");
   EXPECT_EQ(path[4], "/env/b");
-  EXPECT_EQ(path.back(), MODRT_PLUGIN_INSTALL_DIR);
+  // Last, the plugins beside the libmodrt this test runs with (build/lib), not a path compiled in.
+  EXPECT_EQ(path.back(), std::filesystem::canonical(kGood.parent_path()) / "modrt");
 }
 
 }  // namespace
