@@ -5,6 +5,8 @@ include(GNUInstallDirs)
 if(NOT DEFINED MODRT_PLUGIN_OUTPUT_DIR)
   set(MODRT_PLUGIN_OUTPUT_DIR ${CMAKE_BINARY_DIR}/lib/modrt)
 endif()
+# Relative to the prefix of the project being installed (an absolute one would escape --prefix and
+# DESTDIR). modrt's own plugins: <prefix>/lib/modrt, beside libmodrt, where modrt looks.
 if(NOT DEFINED MODRT_PLUGIN_INSTALL_DIR)
   set(MODRT_PLUGIN_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/modrt)
 endif()
