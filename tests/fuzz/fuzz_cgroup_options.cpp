@@ -22,6 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!stage) return;
     modrt::cgroup::Options options = modrt::cgroup::parse_options(stage->with, facts);
     (void)options.resources.controllers();
+    modrt::fuzz::expect_c_string(options.parent, "cgroup parent");
   });
   return 0;
 }

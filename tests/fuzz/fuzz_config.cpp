@@ -58,6 +58,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text = modrt::fuzz::as_text(data, size);
   expect_modrt_errors([&] {
     modrt::Config config = modrt::parse_config(text, "fuzz.yaml", "/etc/modrt");
+    using modrt::fuzz::expect_c_string;
+    expect_c_string(config.name, "name");
+    expect_c_string(config.hostname, "hostname");
+    for (const auto& arg : config.process.args) expect_c_string(arg, "process.args");
+    for (const auto& env : config.process.env) expect_c_string(env, "process.env");
+    expect_c_string(config.process.cwd, "process.cwd");
+    for (const auto& dir : config.plugin_path) expect_c_string(dir, "plugin_path");
     nodes_left = kMaxNodes;
     for (const auto& stage : config.stages) read_everything(stage.with, 0);
     (void)config.resolve("rootfs");

@@ -30,7 +30,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!config) return;
     const modrt::StageConfig* stage = config->stage("fs");
     if (!stage) return;
-    (void)modrt::fs::parse_options(stage->with, *config);
+    modrt::fs::FsOptions options = modrt::fs::parse_options(stage->with, *config);
+    using modrt::fuzz::expect_c_string;
+    expect_c_string(options.rootfs, "fs rootfs");
+    if (options.overlay) {
+      for (const auto& layer : options.overlay->lower) expect_c_string(layer, "fs overlay.lower");
+      if (options.overlay->upper) expect_c_string(*options.overlay->upper, "fs overlay.upper");
+      if (options.overlay->work) expect_c_string(*options.overlay->work, "fs overlay.work");
+    }
+    for (const auto& mount : options.mounts) {
+      expect_c_string(mount.source, "fs mounts[].source");
+      expect_c_string(mount.destination, "fs mounts[].destination");
+    }
+    for (const auto& path : options.masked_paths) expect_c_string(path, "fs masked_paths");
+    for (const auto& path : options.readonly_paths) expect_c_string(path, "fs readonly_paths");
   });
   return 0;
 }

@@ -14,6 +14,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!stage) return;
     modrt::net::NetOptions options = modrt::net::parse_options(stage->with, *config);
     for (const auto& port : options.ports) (void)port.str();
+    using modrt::fuzz::expect_c_string;
+    expect_c_string(options.join, "net join");
+    expect_c_string(options.bridge, "net bridge");
+    expect_c_string(options.interface, "net interface");
+    for (const auto& list : {options.dns.nameservers, options.dns.search, options.dns.options})
+      for (const auto& entry : list) expect_c_string(entry, "net dns");
   });
   return 0;
 }

@@ -42,8 +42,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!config) return;
     const modrt::StageConfig* stage = config->stage("ns");
     if (!stage) return;
-    for (const Caller& caller : callers)
-      modrt::fuzz::expect_modrt_errors([&] { (void)parse_options(stage->with, *config, caller); });
+    for (const Caller& caller : callers) {
+      modrt::fuzz::expect_modrt_errors([&] {
+        NsOptions options = parse_options(stage->with, *config, caller);
+        modrt::fuzz::expect_c_string(options.hostname, "ns hostname");
+        modrt::fuzz::expect_c_string(options.domainname, "ns domainname");
+        for (const auto& join : options.joins) modrt::fuzz::expect_c_string(join.path, "ns join");
+      });
+    }
   });
   return 0;
 }

@@ -11,6 +11,14 @@ namespace modrt::fuzz {
 
 namespace stdfs = std::filesystem;
 
+void expect_c_string(std::string_view text, std::string_view what) {
+  if (text.find('\0') == std::string_view::npos) return;
+  std::fprintf(stderr,
+               "==modrt-fuzz== accepted a NUL byte in %.*s: the kernel would cut it short\n",
+               static_cast<int>(what.size()), what.data());
+  std::abort();
+}
+
 ScratchDir::ScratchDir(std::string_view tag) {
   if (const char* given = std::getenv("MODRT_FUZZ_SCRATCH"); given && *given) {
     path_ = stdfs::path(given) / tag;

@@ -33,6 +33,17 @@ void expect_modrt_errors(Fn&& fn) {
   }
 }
 
+// What modrt hands the kernel as a C string (a path, an argument, an environment entry, a name)
+// must not hold a NUL: the kernel would see it cut short, silently (issue 11, item 10). A parser
+// that accepts one is a finding like a crash: this reports `what` and aborts.
+void expect_c_string(std::string_view text, std::string_view what);
+inline void expect_c_string(const std::string& text, std::string_view what) {
+  expect_c_string(std::string_view(text), what);
+}
+inline void expect_c_string(const std::filesystem::path& path, std::string_view what) {
+  expect_c_string(std::string_view(path.native()), what);
+}
+
 // A private directory, on /dev/shm when there is one (the readers write and read a file per
 // input: a tmpfs keeps that off the disk), removed when the fuzzer exits normally. A crash leaves
 // it for run.sh, which names it through MODRT_FUZZ_SCRATCH and removes it afterwards.

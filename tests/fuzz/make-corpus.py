@@ -124,6 +124,23 @@ for plugin in PLUGINS:
                 add(target, wrap(plugin, text, hostname=True))
                 add("fuzz_config", wrap(plugin, text))
 
+# NULs spelt as YAML escapes ("\0"), where modrt hands a string to the kernel (issue 11, item 10).
+nul = '"a\\0b"'
+for target in CONFIG_TARGETS:
+    add(target, "name: t\nprocess: {args: [/bin/sh, %s], env: [%s], cwd: %s}\nstages: [{plugin: ns}]\n"
+        % (nul, '"K=v\\0w"', '"/\\0x"'))
+add("fuzz_ns_options", wrap("ns", "{namespaces: [uts, mount], hostname: %s, domainname: %s}" % (nul, nul)))
+add("fuzz_fs_options", wrap("fs", "{rootfs: \"rootfs\\0x\", masked_paths: [%s], mounts: [{type: tmpfs, "
+                        "destination: \"/tmp\\0x\"}, {source: data, destination: %s}]}" % (nul, nul)))
+add("fuzz_net_options", wrap("net", "{bridge: %s, interface: %s, dns: {search: [%s]}}" % (nul, nul, nul)))
+add("fuzz_cgroup_options", wrap("cgroup", "{parent: \"/modrt\\0x\", cpuset.cpus: %s}" % nul))
+
+# Joins need a namespace file that exists: the fuzzer's own (it runs as whoever runs it).
+for kinds in (["net"], ["user", "net"], ["pid"], ["user", "pid", "mount"], ["uts", "ipc", "time"]):
+    join = ", ".join(f"{k}: /proc/self/ns/{'mnt' if k == 'mount' else k}" for k in kinds)
+    add("fuzz_ns_options", wrap("ns", "{join: {%s}, namespaces: [mount]}" % join))
+    add("fuzz_ns_options", wrap("ns", "{join: {%s}}" % join, hostname=True))
+
 # The seccomp target reads "config NUL profile-file": profiles from the tests' YAML profile files.
 profile_ref = wrap("seccomp", "{profile: profile.yaml}")
 add("fuzz_seccomp_options", profile_ref.encode() + b"\0" +
@@ -182,7 +199,7 @@ DICT_SOURCES = {
     "fuzz_ipam": ["plugins/net/src/ipam.cpp"],
 }
 YAML_WORDS = ["{", "}", "[", "]", ": ", "- ", ", ", "\n", "\n  ", "'", '"', "&a ", "*a", "!!str ",
-              "!!int ", "|\n", ">\n", "~", "null", "true", "false", "---\n", "...\n", "? ", "#"]
+              "!!int ", "|\n", ">\n", "\\0", "\\x00", "~", "null", "true", "false", "---\n", "...\n", "? ", "#"]
 STAGE_WORDS = ["plugin", "with", "stages", "process", "args", "name", "ns", "fs", "cgroup", "net",
                "seccomp"]
 WORD = re.compile(r"^[\x20-\x7e]{1,40}$")
