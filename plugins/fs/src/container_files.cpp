@@ -80,7 +80,12 @@ void place_container_files(Context& ctx, const FsOptions& options, int root_fd) 
         if (!attached) attached = std::make_unique<AttachedStore>(root_fd, store.get());
         copy = clone_tree(store.get(), name.c_str(), false);
       }
-      UniqueFd target = resolve_in_root(root_fd, file.path, Create::file);
+      // The image's symlinks are followed inside the root (/etc/resolv.conf ->
+      // ../run/systemd/resolve/stub-resolv.conf is common), never out of it, and not into the
+      // container's /proc, /sys or /dev.
+      Reached reached;
+      UniqueFd target = resolve_in_root(root_fd, file.path, Create::file, &reached);
+      refuse_redirect_into_kernel_trees(file.path, reached);
       attach(copy.get(), target.get(), "");
     });
   }

@@ -51,8 +51,7 @@ UniqueFd clone_console(const Context& ctx) {
 
 void mount_dev(Context& ctx, int root_fd, std::vector<UniqueFd> host_devices, UniqueFd console) {
   const bool userns = (ctx.namespaces & CLONE_NEWUSER) != 0;
-  UniqueFd target =
-      with_context("/dev", [&] { return resolve_in_root(root_fd, "/dev", Create::directory); });
+  UniqueFd target = with_context("/dev", [&] { return kernel_mount_point(root_fd, "dev"); });
   UniqueFd dev = with_context("mount tmpfs on /dev", [&] {
     return FsContext("tmpfs")
         .set("mode", "755")

@@ -12,9 +12,23 @@ namespace {
 constexpr uint64_t kNoSuidDevExec = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
 }
 
+UniqueFd kernel_mount_point(int root_fd, const char* name) {
+  int fd = ::openat(root_fd, name, O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+  // Missing: made as every mount point is (with resolve_in_root's message on a read-only image).
+  if (fd < 0 && errno == ENOENT) return resolve_in_root(root_fd, name, Create::directory);
+  if (fd < 0 && errno == ENOTDIR)
+    throw Error(fmt::format("'/{}' is not a directory (a symlink or a file appeared after the "
+                            "host checked it): the kernel file systems are mounted on real "
+                            "directories only",
+                            name),
+                ENOTDIR);
+  if (fd < 0) throw_errno("open '/{}' in the container's root", name);
+  return UniqueFd(fd);
+}
+
 void mount_proc(Context&, int root_fd) {
   with_context("mount proc on /proc", [&] {
-    UniqueFd target = resolve_in_root(root_fd, "/proc", Create::directory);
+    UniqueFd target = kernel_mount_point(root_fd, "proc");
     // A fresh instance: it shows the workload's pid namespace, not the host's processes.
     attach(FsContext("proc").mount(kNoSuidDevExec).get(), target.get(), "");
   });
@@ -38,8 +52,7 @@ void mount_cgroup_view(Context& ctx, int root_fd) {
 }  // namespace
 
 void mount_sys(Context& ctx, int root_fd, UniqueFd host_sys) {
-  UniqueFd target =
-      with_context("/sys", [&] { return resolve_in_root(root_fd, "/sys", Create::directory); });
+  UniqueFd target = with_context("/sys", [&] { return kernel_mount_point(root_fd, "sys"); });
   if (host_sys) {
     // Without a net namespace of its own the container cannot have a fresh sysfs; it gets the
     // host's, whose /sys/fs/cgroup would show every host hierarchy, so that part is covered.

@@ -259,6 +259,11 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
   std::vector<UniqueFd> out;
   out.reserve(layout.count());
 
+  // Before any root is made: without an overlay the image is the root, so it is checked as it
+  // is (the read-only skeleton would otherwise be planned through a symlinked /proc).
+  if (!options.overlay)
+    check_kernel_dirs(layers.rootfs.get(), fmt::format("rootfs '{}'", options.rootfs.string()));
+
   bool idmap = want_idmap(ctx, options, layers.rootfs.get());
   UniqueFd userns;
   if (idmap) userns = open_namespace(ctx.pid, "user");
@@ -335,6 +340,11 @@ std::vector<UniqueFd> make_host_mounts(Context& ctx, const FsOptions& options, H
     out.push_back(
         with_context("bind the rootfs", [&] { return layer_view(layers.rootfs.get(), true); }));
   }
+  // With an overlay the merged view counts: an upper or an overlay.lower may bring the entry. The
+  // overlay is still detached, nothing has been mounted anywhere.
+  if (options.overlay)
+    check_kernel_dirs(out.front().get(),
+                      fmt::format("the overlay over rootfs '{}'", options.rootfs.string()));
 
   if (layout.bind_devices) {
     for (const auto& dev : kDevices) {

@@ -46,6 +46,16 @@ std::vector<MissingPath> missing_in_image(int image_fd, const std::vector<MountP
 void make_skeleton(const Context& ctx, int image_fd, int skeleton_fd,
                    const std::vector<MissingPath>& missing, bool idmapped);
 
+// The directories the kernel file systems go on, in the root the workload will get (root_fd: the
+// image, or the overlay over it): /proc, /sys and /dev must each be a directory or missing (then
+// made). A symlink there would carry proc (or sysfs, or the container's /dev) to wherever it points
+// inside the root, where a later mount may hide it, and the masked and read-only paths below it
+// would find nothing to protect. So any symlink is refused, escaping or not, as is a non-directory
+// (Error naming the path, the link's target and the fix; `root_name` says which root). /dev/pts,
+// /dev/shm and /dev/mqueue need no check: they are made inside the container's own /dev tmpfs.
+// Three fstatat calls when all is well.
+void check_kernel_dirs(int root_fd, const std::string& root_name);
+
 // "/a/b" for {a, b}; "/" for none.
 std::string join_path(const std::vector<std::string>& components);
 

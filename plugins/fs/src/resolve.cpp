@@ -42,10 +42,10 @@ constexpr int kMaxSymlinks = 40;  // the kernel's own limit (MAXSYMLINKS)
 // One syscall for the common case: a path that exists and has no absolute symlink or `..` on the
 // way. RESOLVE_BENEATH refuses anything that could leave root_fd; the walk below then decides
 // whether it really escapes (refuse) or merely uses an absolute symlink inside the root (follow).
-UniqueFd open_beneath(int root_fd, const std::string& relative) {
+UniqueFd open_beneath(int root_fd, const std::string& relative, bool no_symlinks) {
   open_how how{};
   how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | (no_symlinks ? RESOLVE_NO_SYMLINKS : 0);
   long fd = ::syscall(SYS_openat2, root_fd, relative.c_str(), &how, sizeof how);
   return UniqueFd(fd < 0 ? -1 : static_cast<int>(fd));  // errno stays for the caller
 }
@@ -82,14 +82,42 @@ void create_missing(int dir_fd, const std::string& name, Create kind, const std:
 
 }  // namespace
 
-UniqueFd resolve_in_root(int root_fd, std::string_view path, Create create) {
+std::string_view kernel_tree(std::string_view path) {
+  auto parts = split_path(path);
+  if (parts.empty()) return {};
+  for (std::string_view tree : {"proc", "sys", "dev"})
+    if (parts.front() == tree) return tree;
+  return {};
+}
+
+void refuse_redirect_into_kernel_trees(std::string_view path, const Reached& reached) {
+  if (reached.via.empty()) return;  // no symlink on the way: the path says where it goes
+  std::string_view tree = kernel_tree(reached.path);
+  if (tree.empty() || tree == kernel_tree(path)) return;
+  throw Error(fmt::format("'{}' leads into the container's /{} through the image's symlink {} "
+                          "(it reaches '{}'): nothing is mounted into /proc, /sys or /dev by way "
+                          "of a symlink, where it would cover the kernel's or the stage's own "
+                          "files; replace the symlink in the image with a real file or directory",
+                          path, tree, reached.via, reached.path),
+              ELOOP);
+}
+
+UniqueFd resolve_in_root(int root_fd, std::string_view path, Create create, Reached* reached) {
   std::string relative;
+  std::vector<std::string> plain;  // the path with its `..` applied: where it leads without links
   for (const auto& part : split_path(path)) {
     if (!relative.empty()) relative.push_back('/');
     relative.append(part);
+    if (part != "..")
+      plain.push_back(part);
+    else if (!plain.empty())
+      plain.pop_back();
   }
   if (relative.empty()) relative.push_back('.');
-  if (UniqueFd fd = open_beneath(root_fd, relative)) return fd;
+  if (UniqueFd fd = open_beneath(root_fd, relative, reached != nullptr)) {
+    if (reached) *reached = {join(plain), ""};
+    return fd;
+  }
   // RESOLVE_BENEATH reports an escape as EXDEV at the point it happens; ENOENT means a component
   // is missing before any escape, which the walk below would only find again.
   if (errno == ENOENT && create == Create::none)
@@ -154,6 +182,7 @@ UniqueFd resolve_in_root(int root_fd, std::string_view path, Create create) {
     dirs.push_back(std::move(entry));
     names.push_back(name);
   }
+  if (reached) *reached = {join(names), via};
   if (dirs.empty()) return open_fd_at(root_fd, ".", O_PATH | O_DIRECTORY);
   return std::move(dirs.back());
 }

@@ -47,7 +47,9 @@ void mount_user_mounts(const FsOptions& options, int root_fd, std::vector<Unique
                          (m.nodev ? MOUNT_ATTR_NODEV : 0) | (m.noexec ? MOUNT_ATTR_NOEXEC : 0);
         mnt = tmpfs.mount(attrs);
       }
-      UniqueFd target = resolve_in_root(root_fd, m.destination, kind);
+      Reached reached;
+      UniqueFd target = resolve_in_root(root_fd, m.destination, kind, &reached);
+      refuse_redirect_into_kernel_trees(m.destination, reached);
       attach(mnt.get(), target.get(), "");
       // Detached copies start private; other propagation is set on the attached tree.
       if (bind && m.propagation != Propagation::private_)

@@ -23,6 +23,11 @@ UniqueFd clone_console(const Context& ctx);
 // host_devices: bind mounts of the host's nodes (under a user namespace), else empty.
 void mount_dev(Context& ctx, int root_fd, std::vector<UniqueFd> host_devices, UniqueFd console);
 
+// kernel_fs.cpp: the directory `name` ("proc", "sys", "dev") right below the root, made when
+// missing, never reached through a symlink: the host refused those in apply_host
+// (check_kernel_dirs), and one swapped in since fails here instead of being followed.
+UniqueFd kernel_mount_point(int root_fd, const char* name);
+
 // kernel_fs.cpp: a fresh /proc; /sys (fresh, or host_sys when valid); cgroup2 with a cgroup ns.
 void mount_proc(Context& ctx, int root_fd);
 void mount_sys(Context& ctx, int root_fd, UniqueFd host_sys);

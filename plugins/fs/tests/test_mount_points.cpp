@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "modrt/error.hpp"
 #include "mount_points.hpp"
 
 namespace modrt::fs {
@@ -113,6 +114,62 @@ TEST_F(MountPointsTest, TheSkeletonHoldsThemWithTheImagesModes) {
   // The image itself is untouched.
   EXPECT_FALSE(stdfs::exists(image_ / "tmp"));
   EXPECT_FALSE(stdfs::exists(image_ / "etc/hosts"));
+}
+
+// check_kernel_dirs: /proc, /sys and /dev are directories or missing; a symlink, whatever its
+// target, or anything else is refused with the path, the target and the fix.
+class FsKernelDirsTest : public MountPointsTest {
+ protected:
+  std::string error_of() {
+    try {
+      check_kernel_dirs(image_fd_.get(), "rootfs '/img'");
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+};
+
+constexpr const char* kFix =
+    "; the kernel file systems (/proc, /sys, /dev) must be mounted on real directories of the "
+    "image, or the masked and read-only paths under them would protect nothing: replace it with "
+    "a directory in the image";
+
+TEST_F(FsKernelDirsTest, DirectoriesAndMissingOnesPass) {
+  // The fixture's image: /proc and /dev directories, no /sys (made later as a mount point).
+  EXPECT_EQ(error_of(), "");
+}
+
+TEST_F(FsKernelDirsTest, AnAbsoluteSymlinkInsideTheRootIsRefused) {
+  stdfs::remove(image_ / "proc");
+  stdfs::create_directories(image_ / "tmp/x");
+  stdfs::create_directory_symlink("/tmp/x", image_ / "proc");
+  EXPECT_EQ(error_of(), std::string("rootfs '/img': '/proc' is a symlink to '/tmp/x'") + kFix);
+}
+
+TEST_F(FsKernelDirsTest, ARelativeSymlinkIsRefused) {
+  stdfs::create_directories(image_ / "real-sys");
+  stdfs::create_directory_symlink("real-sys", image_ / "sys");
+  EXPECT_EQ(error_of(), std::string("rootfs '/img': '/sys' is a symlink to 'real-sys'") + kFix);
+}
+
+TEST_F(FsKernelDirsTest, ADanglingSymlinkIsRefused) {
+  stdfs::remove(image_ / "dev");
+  stdfs::create_symlink("/nowhere", image_ / "dev");
+  EXPECT_EQ(error_of(), std::string("rootfs '/img': '/dev' is a symlink to '/nowhere'") + kFix);
+}
+
+TEST_F(FsKernelDirsTest, AClimbingSymlinkIsRefusedAsLeavingTheRoot) {
+  stdfs::remove(image_ / "proc");
+  stdfs::create_directory_symlink("../../../host", image_ / "proc");
+  EXPECT_EQ(error_of(), std::string("rootfs '/img': '/proc' leaves the container's root: symlink "
+                                    "'/proc' -> '../../../host'") +
+                            kFix);
+}
+
+TEST_F(FsKernelDirsTest, AFileIsRefused) {
+  std::ofstream(image_ / "sys") << "not a dir";
+  EXPECT_EQ(error_of(), std::string("rootfs '/img': '/sys' is not a directory") + kFix);
 }
 
 }  // namespace

@@ -119,6 +119,54 @@ TEST_F(ResolveTest, SymlinkLoopsEnd) {
   EXPECT_NE(error_of("/loop").find("Too many levels of symbolic links"), std::string::npos);
 }
 
+TEST_F(ResolveTest, ReachedSaysWhereTheImagesSymlinksLed) {
+  stdfs::create_directories(root_ / "run");
+  stdfs::create_symlink("../run/resolv.conf", root_ / "etc/resolv.conf");
+  Reached reached;
+  UniqueFd fd = resolve_in_root(root_fd_.get(), "/etc/resolv.conf", Create::file, &reached);
+  EXPECT_EQ(where(fd), root_ / "run/resolv.conf");
+  EXPECT_EQ(reached.path, "/run/resolv.conf");
+  EXPECT_EQ(reached.via, "'/etc/resolv.conf' -> '../run/resolv.conf'");
+  // Without a symlink on the way: the path itself, `..` applied, and no link.
+  resolve_in_root(root_fd_.get(), "/usr/../etc/passwd", Create::none, &reached);
+  EXPECT_EQ(reached.path, "/etc/passwd");
+  EXPECT_EQ(reached.via, "");
+  // An absolute link restarts at the root.
+  stdfs::create_symlink("/run/hosts", root_ / "etc/hosts");
+  resolve_in_root(root_fd_.get(), "/etc/hosts", Create::file, &reached);
+  EXPECT_EQ(reached.path, "/run/hosts");
+  EXPECT_EQ(reached.via, "'/etc/hosts' -> '/run/hosts'");
+}
+
+TEST(PathLogic, RedirectsIntoKernelTreesAreRefused) {
+  auto error_of = [](std::string_view path, const Reached& reached) -> std::string {
+    try {
+      refuse_redirect_into_kernel_trees(path, reached);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.error_code(), ELOOP);
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error_of("/etc/resolv.conf", {"/dev/null", "'/etc/resolv.conf' -> '/dev/null'"}),
+            "'/etc/resolv.conf' leads into the container's /dev through the image's symlink "
+            "'/etc/resolv.conf' -> '/dev/null' (it reaches '/dev/null'): nothing is mounted into "
+            "/proc, /sys or /dev by way of a symlink, where it would cover the kernel's or the "
+            "stage's own files; replace the symlink in the image with a real file or directory");
+  EXPECT_NE(error_of("/data", {"/proc/sys/kernel", "'/data' -> '../proc/sys/kernel'"}), "");
+  EXPECT_NE(error_of("/etc/hosts", {"/sys/x", "'/etc' -> '/sys'"}), "");
+  // Inside the root elsewhere, or a path that names the tree itself: fine.
+  EXPECT_EQ(error_of("/etc/resolv.conf", {"/run/resolv.conf", "'/etc/resolv.conf' -> '/run/r'"}),
+            "");
+  EXPECT_EQ(error_of("/dev/fuse", {"/dev/fuse", ""}), "");
+  EXPECT_EQ(error_of("/dev/x", {"/dev/y", "'/dev/x' -> 'y'"}), "");
+  // No symlink on the way: where the path goes is what the config says.
+  EXPECT_EQ(error_of("/etc/../dev/x", {"/dev/x", ""}), "");
+  EXPECT_EQ(kernel_tree("/proc"), "proc");
+  EXPECT_EQ(kernel_tree("/system"), "");
+  EXPECT_EQ(kernel_tree("/"), "");
+}
+
 TEST(PathLogic, SplitAndStaysInside) {
   EXPECT_EQ(split_path("/a//./b/"), (std::vector<std::string>{"a", "b"}));
   EXPECT_TRUE(split_path("/").empty());
