@@ -8,7 +8,6 @@
 #include <signal.h>
 
 #include <filesystem>
-#include <sstream>
 
 #include "modrt_test.hpp"
 
@@ -18,52 +17,19 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-class CrashMatrix : public HostLeakTest {
+class CrashMatrix : public NetnsHostTest {
  protected:
-  static void SetUpTestSuite() {
-    // The first `ip netns add` on a machine mounts /run/netns for good: not a leak of ours.
-    std::string probe = unique_name("mrp");
-    run({"ip", "netns", "add", probe});
-    run({"ip", "netns", "del", probe});
-  }
-  void SetUp() override {
-    HostLeakTest::SetUp();
-    host_ns_ = unique_name("mrc");
-    ASSERT_EQ(run({"ip", "netns", "add", host_ns_}).exit_code, 0);
-    net_dir_ = fs::path("/run/modrt-net") / std::to_string(netns_cookie_of(host_ns_));
-  }
-  void TearDown() override {
-    run({"ip", "netns", "del", host_ns_});
-    HostLeakTest::TearDown();
-  }
-
-  // nsenter, not `ip netns exec`: that one mounts a fresh /sys without the cgroup hierarchies.
-  std::vector<std::string> in_host(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv{"nsenter", "--net=/run/netns/" + host_ns_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  }
-
-  // Everything of modrt's that a run can leave in the test's "host"; empty when clean.
+  // Everything of modrt's that a run can leave: on the host (mounts, cgroups) and in the test's
+  // host netns; and state dirs. Empty when clean.
   std::vector<std::string> leftovers(const HostSnapshot& before) const {
     std::vector<std::string> out = diff(before, HostSnapshot::take());
-    std::istringstream links(run(in_host({"ip", "-o", "link"})).out);
-    for (std::string line; std::getline(links, line);)
-      if (line.find(": lo:") == std::string::npos) out.push_back("link: " + line);
-    std::string addresses = run(in_host({"ip", "-4", "-o", "addr"})).out;
-    if (addresses.find("inet 10.") != std::string::npos) out.push_back("address: " + addresses);
-    std::string rules = run(in_host({"nft", "list", "ruleset"})).out;
-    if (!rules.empty()) out.push_back("nft: " + rules);
-    if (fs::exists(net_dir_)) out.push_back("net state: " + net_dir_.string());
+    for (auto& l : netns_leftovers()) out.push_back(std::move(l));
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(modrt.state_root(), ec))
       if (e.path().filename().string().front() != '.')
         out.push_back("state dir: " + e.path().string());
     return out;
   }
-
-  std::string host_ns_;
-  fs::path net_dir_;
 };
 
 TEST_F(CrashMatrix, GcCleansUpAfterAKillAtEveryJournalEvent) {
@@ -89,7 +55,7 @@ TEST_F(CrashMatrix, GcCleansUpAfterAKillAtEveryJournalEvent) {
   bool completed = false;
   for (int n = 1; n <= 200 && !completed; ++n) {
     std::vector<std::string> argv{"env", "MODRT_TEST_KILL_AT_EVENT=" + std::to_string(n)};
-    for (const auto& a : in_host(modrt.argv({"run", "-c", cfg}))) argv.push_back(a);
+    for (const auto& a : host_argv(modrt.argv({"run", "-c", cfg}))) argv.push_back(a);
     Result r = run(argv, 120s);
     if (r.exit_code == 0) {
       completed = true;
@@ -97,7 +63,7 @@ TEST_F(CrashMatrix, GcCleansUpAfterAKillAtEveryJournalEvent) {
       ASSERT_EQ(r.exit_code, 128 + SIGKILL) << "event " << n << ": " << r.err;
       ++kills;
     }
-    Result gc = run(in_host(modrt.argv({"gc"})), 120s);
+    Result gc = run(host_argv(modrt.argv({"gc"})), 120s);
     EXPECT_EQ(gc.exit_code, 0) << "event " << n << ": " << gc.out << gc.err;
     // A veth goes with the workload's netns, which the kernel tears down asynchronously.
     std::vector<std::string> left;

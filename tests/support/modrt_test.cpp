@@ -332,4 +332,67 @@ void HostLeakTest::TearDown() {
   }
 }
 
+void NetnsHostTest::SetUpTestSuite() {
+  // The first `ip netns add` on a machine mounts /run/netns for good; do that before any host
+  // snapshot so it is not mistaken for a mount a test leaked.
+  std::string probe = unique_name("mrp");
+  run({"ip", "netns", "add", probe});
+  run({"ip", "netns", "del", probe});
+}
+
+void NetnsHostTest::SetUp() {
+  HostLeakTest::SetUp();
+  host_ns_ = unique_name("mrn");
+  ASSERT_EQ(run({"ip", "netns", "add", host_ns_}).exit_code, 0);
+  net_dir_ = fs::path("/run/modrt-net") / std::to_string(netns_cookie_of(host_ns_));
+  // A cookie is never reused: nobody else can have state for this brand-new netns.
+  ASSERT_FALSE(fs::exists(net_dir_)) << net_dir_;
+}
+
+void NetnsHostTest::TearDown() {
+  // A veth goes with its container's netns, which the kernel tears down asynchronously.
+  std::vector<std::string> left;
+  wait_until([&] { return (left = netns_leftovers()).empty(); }, 5s);
+  for (const auto& l : left) ADD_FAILURE() << "left in the test's host netns: " << l;
+  run({"ip", "netns", "del", host_ns_});
+  // Only the state of the netns this test made (its cookie is never reused).
+  std::error_code ec;
+  fs::remove_all(net_dir_, ec);
+  HostLeakTest::TearDown();
+}
+
+std::vector<std::string> NetnsHostTest::host_argv(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv{"nsenter", "--net=/run/netns/" + host_ns_, "--"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+Result NetnsHostTest::in_host(const std::vector<std::string>& args,
+                              std::chrono::seconds timeout) const {
+  return run(host_argv(args), timeout);
+}
+
+std::vector<std::string> NetnsHostTest::host_links() const {
+  std::vector<std::string> out;
+  for (const auto& line : split(in_host({"ip", "-o", "link"}).out, '\n')) {
+    auto first = line.find(": ");
+    if (first == std::string::npos) continue;
+    auto second = line.find_first_of(":@", first + 2);
+    out.push_back(line.substr(first + 2, second - first - 2));
+  }
+  return out;
+}
+
+std::vector<std::string> NetnsHostTest::netns_leftovers() const {
+  std::vector<std::string> out;
+  for (const auto& link : host_links())
+    if (link != "lo") out.push_back("link " + link);
+  std::string addresses = in_host({"ip", "-4", "-o", "addr"}).out;
+  if (addresses.find("inet 10.") != std::string::npos) out.push_back("addresses: " + addresses);
+  std::string rules = in_host({"nft", "list", "ruleset"}).out;
+  if (!rules.empty()) out.push_back("nft rules: " + rules);
+  if (fs::exists(net_dir_)) out.push_back("net state " + net_dir_.string());
+  return out;
+}
+
 }  // namespace modrt::test

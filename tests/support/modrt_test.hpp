@@ -120,4 +120,33 @@ class HostLeakTest : public ::testing::Test {
   HostSnapshot before_;
 };
 
+// A HostLeakTest whose "host network" is a throwaway network namespace the test made: bridges, nft
+// tables, veths and the net plugin's state for it live there, so a bug can never touch this
+// machine's own network. TearDown fails the test when that netns still holds a link but lo, an nft
+// rule, a 10.x address or net state, then deletes it.
+class NetnsHostTest : public HostLeakTest {
+ protected:
+  static void SetUpTestSuite();
+  void SetUp() override;
+  void TearDown() override;
+
+  // argv running args inside the netns. nsenter, not `ip netns exec`: that one also gives the
+  // command a mount namespace with a fresh /sys, without the cgroup hierarchies.
+  std::vector<std::string> host_argv(const std::vector<std::string>& args) const;
+  Result in_host(const std::vector<std::string>& args,
+                 std::chrono::seconds timeout = std::chrono::seconds(60)) const;
+  // Interface names in the netns.
+  std::vector<std::string> host_links() const;
+  // What of modrt's the netns still holds (see above); empty when clean.
+  std::vector<std::string> netns_leftovers() const;
+
+  const std::string& host_ns() const { return host_ns_; }
+  // The net plugin's state for this netns: /run/modrt-net/<its cookie>.
+  const std::filesystem::path& net_dir() const { return net_dir_; }
+
+ private:
+  std::string host_ns_;
+  std::filesystem::path net_dir_;
+};
+
 }  // namespace modrt::test

@@ -21,6 +21,7 @@
 #include <sstream>
 #include <thread>
 
+#include "modrt/fd.hpp"
 #include "modrt_test.hpp"
 
 namespace modrt::test {
@@ -31,36 +32,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
 
-// SO_NETNS_COOKIE of a named netns: what the net stage keys its shared state by. Read from a socket
-// made on a thread that joined the netns (setns changes only the calling thread).
-uint64_t netns_cookie_of(const std::string& netns) {
-  uint64_t cookie = 0;
-  std::string error;
-  std::thread([&] {
-    int fd = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::setns(fd, CLONE_NEWNET) < 0) {
-      error = std::string("join netns: ") + std::strerror(errno);
-      if (fd >= 0) ::close(fd);
-      return;
-    }
-    ::close(fd);
-    int sock = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    socklen_t len = sizeof cookie;
-    if (sock < 0 || ::getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
-      error = std::string("SO_NETNS_COOKIE: ") + std::strerror(errno);
-    if (sock >= 0) ::close(sock);
-  }).join();
-  if (!error.empty()) throw std::runtime_error(error);
-  return cookie;
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -69,49 +40,20 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-class NetTest : public HostLeakTest {
+class NetTest : public NetnsHostTest {
  protected:
-  static void SetUpTestSuite() {
-    // The first `ip netns add` on a machine mounts /run/netns for good; do that before any host
-    // snapshot so it is not mistaken for a mount a test leaked.
-    std::string probe = unique_name("mrp");
-    run({"ip", "netns", "add", probe});
-    run({"ip", "netns", "del", probe});
-  }
-
   void SetUp() override {
-    HostLeakTest::SetUp();
-    host_ns_ = unique_name("mrn");
-    ASSERT_EQ(run({"ip", "netns", "add", host_ns_}).exit_code, 0);
-    net_dir_ = fs::path("/run/modrt-net") / std::to_string(netns_cookie_of(host_ns_));
-    // A cookie is never reused: nobody else can have state for this brand-new netns.
-    ASSERT_FALSE(fs::exists(net_dir_)) << net_dir_;
+    NetnsHostTest::SetUp();
     bridge_ = unique_name("mrb");
     ASSERT_LE(bridge_.size(), 15u);
   }
 
   void TearDown() override {
-    // What modrt leaves in its "host" once every run ended. A veth goes with its container's netns,
-    // which the kernel tears down asynchronously: allow it to finish.
-    bool links_clean = wait_until([&] { return links() == std::vector<std::string>{"lo"}; }, 5s);
-    EXPECT_TRUE(links_clean) << "links left in the test's host netns:\n"
-                             << in_host({"ip", "-d", "link"}).out;
-    Result nft = in_host({"nft", "list", "ruleset"});
-    EXPECT_EQ(nft.out, "") << "nft rules left in the test's host netns";
-    EXPECT_EQ(in_host({"ip", "-4", "-o", "addr"}).out.find("inet 10."), std::string::npos)
-        << "addresses left: " << in_host({"ip", "-o", "addr"}).out;
     EXPECT_EQ(leases(), 0u) << "IPAM leases left under " << net_dir();
-    // The netns's last user removes its state directory (nothing is kept under the state root).
-    EXPECT_FALSE(fs::exists(net_dir())) << "state of the test's netns left: " << net_dir();
+    // Nothing of net's is kept under the state root: its state is per netns.
     EXPECT_FALSE(fs::exists(modrt.state_root() / ".net"));
-    run({"ip", "netns", "del", host_ns_});
-    // Only the directory of the netns this test made (its cookie is never reused).
-    std::error_code ec;
-    fs::remove_all(net_dir(), ec);
-    HostLeakTest::TearDown();
+    NetnsHostTest::TearDown();
   }
-
-  const fs::path& net_dir() const { return net_dir_; }
 
   size_t leases() const {
     size_t n = 0;
@@ -122,25 +64,8 @@ class NetTest : public HostLeakTest {
     return n;
   }
 
-  // Interface names in the test's host netns.
-  std::vector<std::string> links() {
-    std::vector<std::string> out;
-    for (const auto& line : lines(in_host({"ip", "-o", "link"}).out)) {
-      auto first = line.find(": ");
-      auto second = line.find_first_of(":@", first + 2);
-      out.push_back(line.substr(first + 2, second - first - 2));
-    }
-    return out;
-  }
+  std::vector<std::string> links() const { return host_links(); }
 
-  std::vector<std::string> host_argv(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv{"ip", "netns", "exec", host_ns_};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  }
-  Result in_host(const std::vector<std::string>& args, std::chrono::seconds timeout = 60s) const {
-    return run(host_argv(args), timeout);
-  }
   // modrt run inside the test's host netns.
   std::vector<std::string> modrt_argv(const std::string& config,
                                       const std::vector<std::string>& extra = {}) const {
@@ -186,8 +111,6 @@ class NetTest : public HostLeakTest {
     return out;
   }
 
-  std::string host_ns_;
-  fs::path net_dir_;
   std::string bridge_;
 };
 
@@ -487,8 +410,8 @@ TEST_F(NetTest, ModeJoinEntersANamedNetns) {
                 .exit_code,
             0);
   // modrt itself runs in this machine's netns; only the workload joins the test's.
-  std::string cfg =
-      config(unique_name("join"), "{join: " + host_ns_ + "}", {"/bin/busybox", "ip", "-o", "link"});
+  std::string cfg = config(unique_name("join"), "{join: " + host_ns() + "}",
+                           {"/bin/busybox", "ip", "-o", "link"});
   Result r = modrt.run({"run", "-c", cfg});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr(marker));
@@ -807,8 +730,8 @@ TEST_F(NetTest, GcAfterTheRunsNetnsIsGoneReleasesItsSharedState) {
   ASSERT_TRUE(wait_until([&] { return links().size() == 2; }, 10s));
   ASSERT_EQ(leases(), 1u);
   // The test's "host" goes away for good; a fresh one of the same name serves TearDown.
-  ASSERT_EQ(run({"ip", "netns", "del", host_ns_}).exit_code, 0);
-  ASSERT_EQ(run({"ip", "netns", "add", host_ns_}).exit_code, 0);
+  ASSERT_EQ(run({"ip", "netns", "del", host_ns()}).exit_code, 0);
+  ASSERT_EQ(run({"ip", "netns", "add", host_ns()}).exit_code, 0);
   std::string forward_here = read_file("/proc/sys/net/ipv4/ip_forward");
   Result gc = modrt.run({"gc"});
   EXPECT_EQ(gc.exit_code, 0) << gc.out << gc.err;
