@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -161,6 +162,7 @@ void keep_parent_death_signal(int sync_fd) {
     std::vector<WorkloadTiming> timings;
     phase = "prologue";
     if (!ctx.workload_prologue.empty()) {
+      send_step(sync_fd, stage, phase);
       auto start = Clock::now();
       for (auto& step : ctx.workload_prologue) step(ctx);
       timings.push_back({stage, phase, Clock::now() - start});
@@ -169,6 +171,7 @@ void keep_parent_death_signal(int sync_fd) {
     phase = "apply_workload";
     for (auto& slot : slots) {
       stage = slot.config.plugin;
+      send_step(sync_fd, stage, phase);
       ctx.enter_stage(slot.config.plugin, *slot.log, slot.ledger);
       auto start = Clock::now();
       slot.stage->apply_workload(ctx);
@@ -177,9 +180,10 @@ void keep_parent_death_signal(int sync_fd) {
     }
     stage = "core";
     phase = "exec";
+    send_step(sync_fd, stage, phase);
     switch_user(ctx);
     keep_parent_death_signal(sync_fd);
-    send_timings(sync_fd, timings);
+    send_ready(sync_fd, timings);
     // Only stdin, stdout and stderr cross into the workload: whatever else modrt's caller left
     // open (without close-on-exec) closes at the exec.
     if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) throw_errno("mark fds close-on-exec");
@@ -202,6 +206,26 @@ void kill_and_reap(pid_t pid, int pidfd) {
   int status;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+}
+
+// After the sync socket closed with no report: waits (briefly) for the workload to end, reaps it,
+// and says how it ended. One that lives on, having closed its end itself, is killed.
+std::string reap_setup_death(pid_t pid, int pidfd) {
+  pollfd ended{pidfd, POLLIN, 0};
+  int ready;
+  do ready = ::poll(&ended, 1, 2000);
+  while (ready < 0 && errno == EINTR);
+  if (ready <= 0) {
+    kill_and_reap(pid, pidfd);
+    return "it closed its end of modrt's sync socket and was killed";
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status))
+    return fmt::format("killed by SIG{} ({})", sigabbrev_np(WTERMSIG(status)),
+                       strsignal(WTERMSIG(status)));
+  return fmt::format("it exited with code {} without a report", WEXITSTATUS(status));
 }
 
 class SignalMask {
@@ -400,6 +424,17 @@ int Pipeline::run(const RunOptions& options) {
       std::string where =
           e.stage == "core" ? e.phase : fmt::format("stage '{}': {}", e.stage, e.phase);
       throw RunError(fmt::format("{}: {}", where, e.message), e.error_code, exit_code_for(e));
+    }
+    if (!report.ready) {
+      // Neither ready nor an error: the setup inside died (a crash in a stage's apply_workload),
+      // which must not pass for the workload's own exit.
+      std::string where = report.stage == "core"
+                              ? report.phase
+                              : fmt::format("stage '{}': {}", report.stage, report.phase);
+      std::string how = reap_setup_death(workload.pid, workload.pidfd.get());
+      workload.pid = -1;
+      throw RunError(fmt::format("{}: the workload's setup died before the exec: {}", where, how),
+                     0, 125);
     }
     timings_.push_back({"core", "start (total)", Clock::now() - run_start});
     // The supervisor lives as long as the workload: give back the heap the setup used.

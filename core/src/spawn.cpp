@@ -76,9 +76,16 @@ void send_error(int sync_fd, const WorkloadError& error) noexcept {
   }
 }
 
-void send_timings(int sync_fd, const std::vector<WorkloadTiming>& timings) noexcept {
+void send_step(int sync_fd, const std::string& stage, const std::string& phase) noexcept {
   try {
-    std::string msg = "T";
+    send_message(sync_fd, "S" + stage + '\t' + phase);
+  } catch (...) {
+  }
+}
+
+void send_ready(int sync_fd, const std::vector<WorkloadTiming>& timings) noexcept {
+  try {
+    std::string msg = "R";
     for (const auto& t : timings)
       msg += t.stage + '\t' + t.phase + '\t' + std::to_string(t.duration.count()) + '\n';
     send_message(sync_fd, msg);
@@ -110,7 +117,14 @@ WorkloadReport read_report(int sync_fd) {
         error.message = "malformed error report from the workload";
       }
       report.error = std::move(error);
-    } else if (msg[0] == 'T') {
+    } else if (msg[0] == 'S') {
+      auto f = split_fields(msg.substr(1), '\t');
+      if (f.size() == 2) {
+        report.stage = f[0];
+        report.phase = f[1];
+      }
+    } else if (msg[0] == 'R') {
+      report.ready = true;
       for (const auto& line : split_fields(msg.substr(1), '\n')) {
         auto f = split_fields(line, '\t');
         if (f.size() == 3)

@@ -1,9 +1,10 @@
 // Creating the workload and the little protocol on its sync socket.
 //
 // The parent clones the workload, which blocks reading one byte from the socket. The parent runs
-// every apply_host, then writes "G". The workload runs every apply_workload and execs; the socket
-// is close-on-exec, so the parent reading EOF means the exec happened. On the way the workload may
-// send its own timings ('T' message) and at most one error ('E' message) before it exits.
+// every apply_host, then writes "G". The workload names each step before it starts it ('S'), runs
+// every apply_workload and, right before the exec, says it is ready ('R', with its timings); the
+// socket is close-on-exec, so EOF after 'R' means the exec happened. A failure it can report is one
+// 'E' message. EOF with neither 'R' nor 'E' means the setup died where the last 'S' says.
 #pragma once
 
 #include <sys/types.h>
@@ -42,12 +43,16 @@ struct WorkloadTiming {
 };
 
 // Messages the workload sends; the parent collects them until EOF.
+void send_step(int sync_fd, const std::string& stage, const std::string& phase) noexcept;
 void send_error(int sync_fd, const WorkloadError& error) noexcept;
-void send_timings(int sync_fd, const std::vector<WorkloadTiming>& timings) noexcept;
+void send_ready(int sync_fd, const std::vector<WorkloadTiming>& timings) noexcept;
 
 struct WorkloadReport {
+  bool ready = false;  // 'R' arrived: what follows EOF is the exec
   std::optional<WorkloadError> error;
   std::vector<WorkloadTiming> timings;
+  std::string stage = "core";  // the last step the workload started
+  std::string phase = "start";
 };
 // Reads messages until EOF (exec happened, or the workload died). Throws on a read error.
 WorkloadReport read_report(int sync_fd);

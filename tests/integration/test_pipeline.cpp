@@ -111,6 +111,18 @@ TEST_F(PipelineTest, ThrowingRollbackDoesNotStopTheOthers) {
   EXPECT_EQ(retried, (std::vector<std::string>{"fault2 rollback"}));
 }
 
+TEST_F(PipelineTest, ACrashInsideTheSetupIsTheStagesFailureNotTheWorkloads) {
+  Result r = modrt.run({"run", "-c", config({0, ""}, "crash_in_workload: true")});
+  EXPECT_EQ(r.exit_code, 125) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("stage 'fault2': apply_workload: the workload's setup died before "
+                               "the exec: killed by SIGABRT (Aborted)"));
+  std::vector<std::string> expected{
+      "fault1 prepare",    "fault2 prepare",    "fault3 prepare",        "fault1 apply_host",
+      "fault2 apply_host", "fault3 apply_host", "fault1 apply_workload", "fault2 apply_workload",
+      "fault3 rollback",   "fault2 rollback",   "fault1 rollback"};
+  EXPECT_EQ(calls(), expected);
+}
+
 TEST_F(PipelineTest, ErrnoOfAFailureInsideTheWorkloadReachesTheUser) {
   Result r = modrt.run({"run", "-c", config({2, "apply_workload"}, "errno: 28")});
   EXPECT_EQ(r.exit_code, 125);

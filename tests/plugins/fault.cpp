@@ -2,6 +2,7 @@
 // every hook it receives to a log file and fails on demand, so tests can prove the pipeline's order
 // and its reverse-order rollback, including a failure inside the workload.
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "modrt/error.hpp"
@@ -14,12 +15,13 @@ using namespace modrt;
 class FaultStage : public Stage {
  public:
   FaultStage(std::string log, std::string fail_at, int error_code, bool throw_in_rollback,
-             std::string rollback_fails_while)
+             std::string rollback_fails_while, bool crash_in_workload)
       : log_(std::move(log)),
         fail_at_(std::move(fail_at)),
         error_code_(error_code),
         throw_in_rollback_(throw_in_rollback),
-        rollback_fails_while_(std::move(rollback_fails_while)) {}
+        rollback_fails_while_(std::move(rollback_fails_while)),
+        crash_in_workload_(crash_in_workload) {}
 
   void prepare(Context& ctx) override {
     note("prepare");
@@ -32,6 +34,8 @@ class FaultStage : public Stage {
   }
   void apply_workload(Context&) override {
     note("apply_workload");
+    // A plugin bug that kills the process outright, with no chance to report.
+    if (crash_in_workload_) std::abort();
     maybe_fail("apply_workload");
   }
   void on_exit(Context& ctx) noexcept override {
@@ -70,11 +74,12 @@ class FaultStage : public Stage {
   int error_code_;
   bool throw_in_rollback_;
   std::string rollback_fails_while_;
+  bool crash_in_workload_;
 };
 
 std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {
-  with.expect_keys(
-      {"log", "fail_at", "errno", "throw_in_rollback", "rollback_fails_while", "require"});
+  with.expect_keys({"log", "fail_at", "errno", "throw_in_rollback", "rollback_fails_while",
+                    "crash_in_workload", "require"});
   std::string fail_at = with.string_or("fail_at", "none");
   if (fail_at != "none" && fail_at != "prepare" && fail_at != "apply_host" &&
       fail_at != "apply_workload")
@@ -87,7 +92,8 @@ std::unique_ptr<Stage> create(const ConfigNode& with, const Config& config) {
   std::string blocker = with.string_or("rollback_fails_while", "");
   if (!blocker.empty()) blocker = config.resolve(blocker).string();
   return std::make_unique<FaultStage>(log, fail_at, static_cast<int>(with.int_or("errno", 0)),
-                                      with.bool_or("throw_in_rollback", false), blocker);
+                                      with.bool_or("throw_in_rollback", false), blocker,
+                                      with.bool_or("crash_in_workload", false));
 }
 
 const OptionDoc kOptions[] = {
@@ -96,6 +102,7 @@ const OptionDoc kOptions[] = {
     {"errno", "errno carried by the failure"},
     {"throw_in_rollback", "rollback throws after logging"},
     {"rollback_fails_while", "rollback keeps its token and throws while this file exists"},
+    {"crash_in_workload", "apply_workload aborts the process (SIGABRT), reporting nothing"},
     {"require", "name of a key that must then be present"},
     {nullptr, nullptr},
 };
