@@ -529,6 +529,13 @@ void recover_dead_run(StateDir& dead, PluginLoader& loader) {
     const auto& entry = saved[i];
     if (!entry.value("started", false)) continue;
     std::string plugin_name = entry.value("plugin", "");
+    // Entries are journaled before the stage acquires anything: with none, there is nothing to
+    // undo, and no need to recreate a stage whose config may no longer fit the host (a joined
+    // namespace whose owner is gone).
+    if (entry.value("ledger", nlohmann::json::array()).empty()) {
+      dead.append({{{"stage", i}, {"started", false}}});
+      continue;
+    }
     try {
       const StageConfig* sc = config.stage(plugin_name);
       if (!sc) throw Error("the saved config has no such stage");

@@ -263,6 +263,33 @@ TEST_P(WorkloadDiesWithModrt, WheneverModrtIsKilled) {
 INSTANTIATE_TEST_SUITE_P(Credentials, WorkloadDiesWithModrt,
                          ::testing::Values("user", "init", "userns"));
 
+TEST_F(StateTest, ADeadRunThatJoinedANamespaceNowGoneIsStillCollected) {
+  // The ns stage records nothing; its config (a join path) no longer fits the host once the joined
+  // namespace's owner is gone. gc must not need it.
+  std::string name = unique_name("joined");
+  Background owner({"unshare", "--net", "sleep", "600"});
+  fs::path netns = "/proc/" + std::to_string(owner.pid()) + "/ns/net";
+  ASSERT_TRUE(
+      wait_until([&] { return fs::read_symlink(netns) != fs::read_symlink("/proc/self/ns/net"); }));
+  std::string cfg = dir.write(
+      name + ".yaml", "name: " + name +
+                          "\nprocess: {args: [/bin/true]}\nstages:\n  - plugin: ns\n    with: "
+                          "{namespaces: [mount], join: {net: " +
+                          netns.string() + "}}\n  - plugin: fault1\n    with: {log: " +
+                          (dir / "calls.log").string() + "}\n");
+  Background run(modrt.argv(
+      {"run", "-c", cfg, "--", "/bin/sh", "-c", "echo ready; while :; do sleep 0.05; done"}));
+  ASSERT_TRUE(wait_until([&] { return run.output() == "ready\n"; }));
+  run.signal(SIGKILL);
+  run.wait();
+  owner.signal(SIGKILL);
+  owner.wait();
+  Result gc = modrt.run({"gc"});
+  EXPECT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_THAT(gc.out, HasSubstr("removed " + name));
+  EXPECT_THAT(slurp(dir / "calls.log"), HasSubstr("fault1 rollback\n"));
+}
+
 TEST_F(StateTest, AnEmptyNameIsNotTheConfigsName) {
   Result r = modrt.run({"run", "-c", fault_config(unique_name("n")), "--name", ""});
   EXPECT_EQ(r.exit_code, 2);
