@@ -124,24 +124,17 @@ std::vector<std::string> exec_env(const Process& process) {
   throw_errno("exec '{}' (searched PATH={})", command, path_list);
 }
 
-// The kernel clears the parent-death signal whenever the process's credentials change (the fs
-// stage becoming the user namespace's root, switch_user), so the workload sets it again after
-// every step that may have changed them. A modrt that died before that is seen as the hang-up of
-// the sync socket, whose other end only modrt holds.
-void keep_parent_death_signal(int sync_fd) {
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  pollfd hangup{sync_fd, POLLRDHUP, 0};
-  if (::poll(&hangup, 1, 0) > 0 && (hangup.revents & (POLLRDHUP | POLLHUP))) ::_exit(125);
-}
-
 // Everything the workload does between the clone and the exec. Never returns.
 [[noreturn]] void workload_main(Context& ctx, std::vector<Pipeline::Slot>& slots, int sync_fd,
                                 const Pty* pty) {
   std::string stage = "core";
   std::string phase = "start";
   try {
-    // If modrt dies, the workload must not live on unsupervised.
-    keep_parent_death_signal(sync_fd);
+    // If modrt dies, the workload must not live on unsupervised. The kernel clears the signal at
+    // every credential change; each one (switch_user, the fs stage becoming the user namespace's
+    // root) sets it again through keep_parent_death_signal().
+    watch_parent(sync_fd);
+    keep_parent_death_signal();
     // The journal is modrt's: what a stage records in here is not the host's to roll back.
     for (auto& slot : slots) slot.ledger.set_observer(nullptr);
     if (pty) pty->attach_as_controlling_terminal();
@@ -166,7 +159,6 @@ void keep_parent_death_signal(int sync_fd) {
       auto start = Clock::now();
       for (auto& step : ctx.workload_prologue) step(ctx);
       timings.push_back({stage, phase, Clock::now() - start});
-      keep_parent_death_signal(sync_fd);
     }
     phase = "apply_workload";
     for (auto& slot : slots) {
@@ -176,13 +168,11 @@ void keep_parent_death_signal(int sync_fd) {
       auto start = Clock::now();
       slot.stage->apply_workload(ctx);
       timings.push_back({stage, phase, Clock::now() - start});
-      keep_parent_death_signal(sync_fd);
     }
     stage = "core";
     phase = "exec";
     send_step(sync_fd, stage, phase);
     switch_user(ctx);
-    keep_parent_death_signal(sync_fd);
     send_ready(sync_fd, timings);
     // Only stdin, stdout and stderr cross into the workload: whatever else modrt's caller left
     // open (without close-on-exec) closes at the exec.

@@ -3,14 +3,37 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <exception>
 #include <thread>
 
 #include "modrt/error.hpp"
+#include "spawn.hpp"
 
 namespace modrt {
+
+namespace {
+// The workload's end of modrt's sync socket: a send fails once modrt is gone. The workload is
+// single-threaded until its exec, so a plain global is enough.
+int parent_watch_fd = -1;
+}  // namespace
+
+void watch_parent(int sync_fd) {
+  parent_watch_fd = sync_fd;
+}
+
+void keep_parent_death_signal() {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // A one-byte message the parent ignores: it fails with EPIPE when modrt died before the line
+  // above, and sendto is a call the workload makes anyway (a strict seccomp profile allows it).
+  if (parent_watch_fd >= 0 && ::send(parent_watch_fd, "P", 1, MSG_NOSIGNAL) < 0 &&
+      (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN))
+    ::_exit(125);
+}
 
 void switch_user(Context& ctx) {
   if (ctx.user_switched) return;
@@ -25,6 +48,7 @@ void switch_user(Context& ctx) {
   }
   if (::setresgid(user.gid, user.gid, user.gid) < 0) throw_errno("setgid {}", user.gid);
   if (::setresuid(user.uid, user.uid, user.uid) < 0) throw_errno("setuid {}", user.uid);
+  keep_parent_death_signal();
   ctx.user_switched = true;
 }
 

@@ -42,6 +42,10 @@ struct WorkloadTiming {
   std::chrono::nanoseconds duration{0};
 };
 
+// Inside the workload, first thing: keep_parent_death_signal() (modrt/process.hpp) then checks
+// this socket for a modrt that died.
+void watch_parent(int sync_fd);
+
 // Messages the workload sends; the parent collects them until EOF.
 void send_step(int sync_fd, const std::string& stage, const std::string& phase) noexcept;
 void send_error(int sync_fd, const WorkloadError& error) noexcept;

@@ -12,6 +12,12 @@ namespace modrt {
 // it between dropping the bounding set and raising the final capability sets, the order runc uses).
 void switch_user(Context& ctx);
 
+// Inside the workload: the kernel clears the parent-death signal at every credential change
+// (setuid, setgid, setresuid, ...), after which the workload would outlive a killed modrt. Call
+// this right after any such change; it sets the signal again and ends the process at once if modrt
+// died in between. switch_user() calls it itself.
+void keep_parent_death_signal();
+
 // Host side: runs fn on a short-lived thread that has joined the namespace behind ns_fd (setns), so
 // the calling thread never changes namespace. Exceptions from fn are rethrown here.
 void run_in_namespace(int ns_fd, int ns_type, const std::function<void()>& fn);

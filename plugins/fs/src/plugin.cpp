@@ -14,6 +14,7 @@
 #include "layout.hpp"
 #include "modrt/error.hpp"
 #include "modrt/plugin.hpp"
+#include "modrt/process.hpp"
 #include "options.hpp"
 #include "workload.hpp"
 
@@ -29,6 +30,8 @@ void become_namespace_root(const Context& ctx) {
   if (!(ctx.namespaces & CLONE_NEWUSER) || ctx.user_switched || ::geteuid() == 0) return;
   if (::setresgid(0, 0, 0) < 0) throw_errno("become gid 0 of the user namespace");
   if (::setresuid(0, 0, 0) < 0) throw_errno("become uid 0 of the user namespace");
+  // The change of credentials cleared the parent-death signal.
+  keep_parent_death_signal();
 }
 
 class FsStage final : public Stage {
