@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -61,6 +62,32 @@ bool try_lock(const UniqueFd& dir, const std::string& name) {
   if (::flock(dir.get(), LOCK_EX | LOCK_NB) == 0) return true;
   if (errno == EWOULDBLOCK) return false;
   throw_errno("lock state dir '{}'", name);
+}
+
+// A state.json is read back after crashes and may have been edited by anyone who can write the
+// state root: every field the readers use must have its type (and a pid its range), or the whole
+// record is refused with an Error, never a json::type_error or an out-of-range conversion later.
+void check_fields(const nlohmann::json& record) {
+  auto fail = [](std::string_view what) { throw Error(fmt::format("state.json: {}", what)); };
+  if (!record.is_object()) fail("not a JSON object");
+  for (const char* key : {"kind", "name", "config_text", "config_file", "config_dir"})
+    if (record.contains(key) && !record[key].is_string())
+      fail(fmt::format("'{}' is not a string", key));
+  for (const char* key : {"modrt_pid", "version"})
+    if (record.contains(key) &&
+        !(record[key].is_number_integer() && record[key].get<int64_t>() >= 0 &&
+          record[key].get<int64_t>() <= INT32_MAX))
+      fail(fmt::format("'{}' is not a process id", key));
+  if (record.contains("modrt_start_time") && !record["modrt_start_time"].is_number_unsigned())
+    fail("'modrt_start_time' is not a start time");
+  if (!record.contains("stages")) return;
+  if (!record["stages"].is_array()) fail("'stages' is not a list");
+  for (const auto& stage : record["stages"]) {
+    if (!stage.is_object()) fail("a stage is not an object");
+    for (const char* key : {"plugin", "path"})
+      if (stage.contains(key) && !stage[key].is_string())
+        fail(fmt::format("a stage's '{}' is not a string", key));
+  }
 }
 
 // state.json of a dir, checked for the marker; throws when it is missing or not modrt's.
@@ -346,13 +373,12 @@ void StateDir::append(const std::vector<nlohmann::json>& events) const {
 
 nlohmann::json replay_state(std::string_view state_json, std::string_view journal) {
   nlohmann::json state = nlohmann::json::parse(state_json, nullptr, false);
-  if (!state.is_object()) throw Error("state.json is not a JSON object");
+  check_fields(state);
   state["workload_pid"] = -1;
   state["workload_start_time"] = 0;
   auto& stages = state["stages"];
   if (!stages.is_array()) stages = nlohmann::json::array();
   for (auto& s : stages) {
-    if (!s.is_object()) s = nlohmann::json::object();
     s["started"] = false;
     s["ledger"] = nlohmann::json::array();
   }
@@ -366,7 +392,9 @@ nlohmann::json replay_state(std::string_view state_json, std::string_view journa
     auto e = nlohmann::json::parse(journal.substr(pos, end - pos), nullptr, false);
     pos = end + 1;
     if (!e.is_object()) continue;
-    if (auto pid = e.find("workload_pid"); pid != e.end() && pid->is_number_integer()) {
+    if (auto pid = e.find("workload_pid"); pid != e.end() && pid->is_number_integer() &&
+                                           pid->get<int64_t>() > 0 &&
+                                           pid->get<int64_t>() <= INT32_MAX) {
       state["workload_pid"] = *pid;
       auto start = e.find("workload_start_time");
       state["workload_start_time"] =

@@ -45,8 +45,23 @@ TEST(Journal, ATornOrForeignLineIsSkipped) {
 TEST(Journal, AStateFileThatIsNotAnObjectIsAnError) {
   EXPECT_THROW(replay_state("[1, 2", ""), Error);
   EXPECT_THROW(replay_state("", ""), Error);
-  auto state = replay_state(R"({"stages": 5})", "{\"stage\":0,\"started\":true}\n");
+  auto state = replay_state(R"({"name": "web"})", "{\"stage\":0,\"started\":true}\n");
   EXPECT_TRUE(state["stages"].empty());
+}
+
+TEST(Journal, FieldsOfTheWrongTypeAreRefusedNotConverted) {
+  // Found by the fuzz target: each used to escape as a json::type_error, or an out-of-range
+  // float-to-int conversion (UB), when gc read the field.
+  for (const char* bad :
+       {R"({"kind": "modrt-state", "modrt_pid": 1e300})", R"({"kind": 7, "name": "run1"})",
+        R"({"name": ["run1"]})", R"({"modrt_pid": "42"})", R"({"modrt_pid": -1})",
+        R"({"modrt_start_time": -5})", R"({"stages": [{"plugin": 1}]})", R"({"stages": [3]})",
+        R"({"stages": {"plugin": "a"}})"})
+    EXPECT_THROW(replay_state(bad, ""), Error) << bad;
+  auto state = replay_state(kRecord,
+                            "{\"workload_pid\": 1e300}\n{\"workload_pid\": -3}\n"
+                            "{\"workload_pid\": 99999999999}\n");
+  EXPECT_EQ(state["workload_pid"], -1);
 }
 
 }  // namespace
