@@ -4,9 +4,9 @@
 # the default), integration tests included: real containers, as root, like scripts/test.sh.
 #
 # CI runs `unit` after the fuzz burst (measured on two cores: about 11 CPU-minutes to build, so
-# ~6 minutes idle, and seconds to run); `all` builds everything (~23 CPU-minutes) and runs the
-# integration tests serially too, which CI's 25 minutes cannot hold: it is the scheduled (nightly)
-# run. Any sanitizer report fails the test it happens in: UB and ASan abort, leaks fail the process.
+# ~6 minutes idle, and 35 s to run); `all` builds everything (~20 CPU-minutes) and runs the
+# integration tests serially too (548 tests in 6 minutes), which CI's 25 minutes cannot hold on top
+# of the normal build and the fuzz burst: it is the scheduled (nightly) run. Any sanitizer report fails the test it happens in: UB and ASan abort, leaks fail the process.
 #
 # Not run here: the seccomp filter tests that load a filter into a forked child of the test
 # (SeccompFilter.*, SeccompDefaultFilter.*). In an instrumented child, ASan's own bookkeeping before
