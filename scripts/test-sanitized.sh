@@ -4,7 +4,7 @@
 # the default), integration tests included: real containers, as root, like scripts/test.sh.
 #
 # CI runs `unit` after the fuzz burst (measured on two cores: about 11 CPU-minutes to build, so
-# ~6 minutes idle, and 35 s to run); `all` builds everything (~20 CPU-minutes) and runs the
+# ~6 minutes idle, and seconds to run); `all` builds everything (~20 CPU-minutes) and runs the
 # integration tests serially too (548 tests in 6 minutes), which CI's 25 minutes cannot hold on top
 # of the normal build and the fuzz burst: it is the scheduled (nightly) run. Any sanitizer report fails the test it happens in: UB and ASan abort, leaks fail the process.
 #
