@@ -95,9 +95,13 @@ nlohmann::json read_record(int dir_fd, const std::string& name) {
   UniqueFd file = open_entry(dir_fd, "state.json");
   if (!file) throw NotOurs(fmt::format("'{}' holds no state.json: not a state dir of modrt", name));
   nlohmann::json record = nlohmann::json::parse(read_all(file.get()), nullptr, false);
-  if (!record.is_object() || record.value("kind", "") != kMarker ||
-      record.value("name", "") != name)
+  auto field = [&](const char* key) {
+    auto it = record.find(key);
+    return it != record.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (!record.is_object() || field("kind") != kMarker || field("name") != name)
     throw NotOurs(fmt::format("'{}' holds no state of modrt (no marker in its state.json)", name));
+  check_fields(record);
   return record;
 }
 

@@ -41,17 +41,20 @@ std::string read_small(const fs::path& path) {
 
 // Creates path with content; false when it already exists. O_EXCL makes the check and the claim one
 // step.
+// Creates path with content, or returns false if it exists. The file appears complete or not at
+// all: it is written unnamed (O_TMPFILE) and then linked into place, so a SIGKILL mid-write can
+// never leave an empty lease that blocks its address for good.
 bool create_exclusive(const fs::path& path, const std::string& content) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
+  int fd = ::open(path.parent_path().c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) throw_errno("create a file in '{}'", path.parent_path().string());
+  UniqueFd owner(fd);
+  if (::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+    throw_errno("write '{}'", path.string());
+  // linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc link works for anyone.
+  std::string self = "/proc/self/fd/" + std::to_string(fd);
+  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) < 0) {
     if (errno == EEXIST) return false;
     throw_errno("create '{}'", path.string());
-  }
-  UniqueFd owner(fd);
-  if (::write(fd, content.data(), content.size()) != static_cast<ssize_t>(content.size())) {
-    int code = errno;
-    ::unlink(path.c_str());
-    throw_system_error(code, fmt::format("write '{}'", path.string()));
   }
   return true;
 }
@@ -171,7 +174,10 @@ uint64_t process_start_time(pid_t pid) {
 }
 
 bool lease_is_stale(const Lease& lease) {
-  if (lease.pid > 0 && process_start_time(lease.pid) == lease.start_time) return false;
+  // A start time of 0 is no identity (a torn or hand-made lease): it must not make a lease
+  // immortal just because process_start_time() says 0 for a pid that is gone, too.
+  if (lease.pid > 0 && lease.start_time != 0 && process_start_time(lease.pid) == lease.start_time)
+    return false;
   return lease.veth.empty() || ::if_nametoindex(lease.veth.c_str()) == 0;
 }
 
@@ -323,9 +329,15 @@ size_t NetState::total_leases() const {
 
 size_t NetState::reclaim_stale(const std::string& pool) {
   size_t reclaimed = 0;
-  for (const auto& l : leases(pool)) {
-    if (!stale_(l)) continue;
-    remove_file(pool_dir(pool) / l.address.str());
+  std::error_code ec;
+  for (fs::directory_iterator it(pool_dir(pool), ec), end; !ec && it != end; it.increment(ec)) {
+    auto address = Ipv4::parse(it->path().filename().string());
+    if (!address) continue;
+    // A lease that does not parse is one an older modrt was killed writing (today's are linked
+    // into place whole): nobody owns it, and left alone it would block its address for good.
+    auto l = parse_lease(*address, read_small(it->path()));
+    if (l && !stale_(*l)) continue;
+    remove_file(it->path());
     ++reclaimed;
   }
   return reclaimed;

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -153,6 +154,38 @@ TEST(LeaseStaleness, LiveOwnerIsNotStaleDeadOwnerWithoutVethIs) {
   EXPECT_TRUE(lease_is_stale(dead));
   dead.veth = "lo";  // its veth still exists: the container's netns is alive
   EXPECT_FALSE(lease_is_stale(dead));
+}
+
+TEST(LeaseStaleness, ALeaseWithoutAStartTimeIsNoProofOfLife) {
+  // A pid that is gone reads start time 0 too: a lease saying 0 must not match it and live forever.
+  Lease torn{.address = {},
+             .container = "x",
+             .pid = 0x3ffffff0,
+             .start_time = 0,
+             .veth = "mr-none-here",
+             .owner = {}};
+  EXPECT_TRUE(lease_is_stale(torn));
+}
+
+TEST_F(Ipam, ATornLeaseOfAnOlderModrtDoesNotBlockItsAddressForGood) {
+  // Before leases were linked into place whole, a SIGKILL between create and write left an empty
+  // file: invisible to leases(), never released, skipped by every allocation.
+  NetState state(dir_, [](const Lease&) { return false; });
+  Cidr4 tiny = *Cidr4::parse("10.88.0.0/30");  // one host besides the gateway: .2
+  Ipv4 only = *Ipv4::parse("10.88.0.2");
+  fs::create_directories(dir_ / "pools" / "br");
+  std::ofstream(dir_ / "pools" / "br" / only.str());
+  EXPECT_EQ(state.allocate("br", tiny, gateway_, owner("c1")), only);
+  // And a lease written today is never empty, nor anything else left beside it.
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir_ / "pools" / "br")) {
+    names.push_back(e.path().filename().string());
+    if (e.path().filename() != "next") {
+      EXPECT_GT(fs::file_size(e.path()), 0u);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{only.str(), "next"}));
 }
 
 TEST(LeaseFormat, RoundTrips) {
