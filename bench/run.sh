@@ -368,7 +368,8 @@ if have_plugin net && [ "$full" = net ]; then
   done
   # The anchor runs all along: its cgroups must be beneath $bench_cg, in every hierarchy modrt uses.
   check_cgroups_nested "with the anchor running"
-  [ -n "$(find "${bench_dirs[@]}" -type d -name "${tag}-anchor")" ] ||
+  # The cgroup plugin names a container's cgroup <name>-<random suffix of the run>.
+  [ -n "$(find "${bench_dirs[@]}" -type d -name "${tag}-anchor-*")" ] ||
     die "the anchor's cgroup is not beneath $bench_cg"
 fi
 labels=()
