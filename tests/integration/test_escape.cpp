@@ -177,12 +177,6 @@ struct Changes {
 
 class EscapeTest : public NetnsHostTest {
  protected:
-  void SetUp() override {
-    NetnsHostTest::SetUp();
-    bridge_ = unique_name("mrb");
-    ASSERT_LE(bridge_.size(), 15u);
-  }
-
   void TearDown() override {
     // Plugin-wide data (compiled filters) may stay by design; drop it so the private state root
     // can go. A container dir left there is still reported as a leak.
@@ -238,7 +232,6 @@ class EscapeTest : public NetnsHostTest {
     expect_answers(probe(shape, keys(expected)), expected);
   }
 
-  std::string bridge_;
   std::string name_;
 };
 

@@ -347,6 +347,8 @@ void NetnsHostTest::SetUp() {
   net_dir_ = fs::path("/run/modrt-net") / std::to_string(netns_cookie_of(host_ns_));
   // A cookie is never reused: nobody else can have state for this brand-new netns.
   ASSERT_FALSE(fs::exists(net_dir_)) << net_dir_;
+  bridge_ = unique_name("mrb");
+  ASSERT_LE(bridge_.size(), 15u);
 }
 
 void NetnsHostTest::TearDown() {

@@ -140,6 +140,9 @@ class NetnsHostTest : public HostLeakTest {
   // What of modrt's the netns still holds (see above); empty when clean.
   std::vector<std::string> netns_leftovers() const;
 
+  // A bridge name of this test's own (at most 15 characters), for configs that make one.
+  std::string bridge_;
+
   const std::string& host_ns() const { return host_ns_; }
   // The net plugin's state for this netns: /run/modrt-net/<its cookie>.
   const std::filesystem::path& net_dir() const { return net_dir_; }

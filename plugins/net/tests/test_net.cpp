@@ -42,12 +42,6 @@ std::vector<std::string> lines(const std::string& text) {
 
 class NetTest : public NetnsHostTest {
  protected:
-  void SetUp() override {
-    NetnsHostTest::SetUp();
-    bridge_ = unique_name("mrb");
-    ASSERT_LE(bridge_.size(), 15u);
-  }
-
   void TearDown() override {
     EXPECT_EQ(leases(), 0u) << "IPAM leases left under " << net_dir();
     // Nothing of net's is kept under the state root: its state is per netns.
@@ -110,8 +104,6 @@ class NetTest : public NetnsHostTest {
         out.push_back(it->path().filename().string());
     return out;
   }
-
-  std::string bridge_;
 };
 
 TEST_F(NetTest, BridgeContainerGetsItsAddressAndReachesTheGateway) {
